@@ -1,0 +1,240 @@
+"""Registry, runner and comparison tools for the hidden-test checks.
+
+Threat model: the checks defend against a notebook that tampers with its own
+process or namespace, and against functions that crash, loop or print; they
+are not a sandbox for deliberately malicious code (the grading pipeline's
+per-notebook time and memory limits are).
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import types
+from typing import Callable
+
+import numpy as np
+
+REGISTRY: dict[str, Callable] = {}
+DEFAULT_TIMEOUT = 60.0
+WORKER_MEMORY_BYTES = 4 * 1024**3
+
+
+class CheckFailed(AssertionError):
+    """A check found a difference from the reference; the message says which."""
+
+
+def check(check_id: str):
+    """Register ``fn`` as the check named ``check_id`` (``"<module>:<name>"``)."""
+    module = check_id.partition(":")[0]
+    if not module or ":" not in check_id:
+        raise ValueError(f"Expected a check id of the form 'module:name'. Received: {check_id!r}")
+
+    def decorate(fn):
+        if check_id in REGISTRY:
+            raise ValueError(f"Check {check_id!r} is registered twice.")
+        REGISTRY[check_id] = fn
+        fn.check_id = check_id
+        return fn
+
+    return decorate
+
+
+def resolve(check_id: str) -> Callable:
+    module = check_id.partition(":")[0]
+    importlib.import_module(f"{__package__}.{module}")
+    try:
+        return REGISTRY[check_id]
+    except KeyError:
+        raise ValueError(f"No check named {check_id!r} in graders.checks.{module}.") from None
+
+
+# --------------------------------------------------------------------------- #
+# Notebook side
+# --------------------------------------------------------------------------- #
+def _reference_user(obj) -> str | None:
+    """Name of the ``graders`` object that ``obj`` is or calls, if any.
+
+    Submitting the course's own reference implementation (imported from
+    ``graders``) is not an answer.
+    """
+    if getattr(obj, "__module__", "") and str(obj.__module__).split(".")[0] == "graders":
+        return f"{obj.__module__}.{getattr(obj, '__qualname__', obj)}"
+    code = getattr(obj, "__code__", None)
+    globs = getattr(obj, "__globals__", {})
+    if code is None:
+        return None
+    seen, stack = set(), [code]
+    while stack:
+        co = stack.pop()
+        if co in seen:
+            continue
+        seen.add(co)
+        for name in co.co_names:
+            value = globs.get(name)
+            if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "graders":
+                return value.__name__
+            mod = getattr(value, "__module__", None)
+            if callable(value) and isinstance(mod, str) and mod.split(".")[0] == "graders":
+                return f"{mod}.{getattr(value, '__qualname__', name)}"
+        stack.extend(c for c in co.co_consts if isinstance(c, types.CodeType))
+    return None
+
+
+def run_check(check_id: str, *objects, timeout: float = DEFAULT_TIMEOUT) -> str:
+    """Run a registered check on the student's objects in a fresh process.
+
+    Returns the check's success message (also printed); raises
+    ``AssertionError`` with a diagnosing message when the check fails.
+    """
+    __tracebackhide__ = True  # IPython: keep the student's traceback short
+    for obj in objects:
+        used = _reference_user(obj)
+        if used:
+            raise AssertionError(
+                f"This answer uses the course's reference implementation ({used}) from the "
+                "`graders` package. Write the function yourself; the checks compare it with the reference."
+            )
+    import cloudpickle
+
+    token = secrets.token_hex(16)
+    try:
+        payload = cloudpickle.dumps((token, check_id, objects))
+    except Exception as exc:
+        raise AssertionError(
+            f"Your answer could not be captured for grading ({type(exc).__name__}: {exc}). "
+            "Define it at the top level of the answer cell, using only plain Python and NumPy."
+        ) from None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "IPY"))}
+    env["PYTHONHASHSEED"] = "0"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", f"{__package__}._worker"],
+            input=payload, capture_output=True, timeout=timeout, env=env,
+        )
+    except subprocess.TimeoutExpired:
+        raise AssertionError(
+            f"The check {check_id} did not finish within {timeout:.0f} s: your function "
+            "probably loops forever or is far too slow for these small inputs."
+        ) from None
+    result = None
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith(token):
+            result = json.loads(line[len(token):])
+    if result is None:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise AssertionError(
+            f"The check {check_id} could not run your function to the end (exit code "
+            f"{proc.returncode}): it may have exited the process or used too much memory. "
+            + (" | ".join(tail))
+        )
+    if not result["passed"]:
+        raise AssertionError(result["message"])
+    print(f"\u2714 {result['message']}")
+    return result["message"]
+
+
+# --------------------------------------------------------------------------- #
+# Tools for writing checks (these run inside the worker)
+# --------------------------------------------------------------------------- #
+def describe(value) -> str:
+    """A short description of an argument for a failure message."""
+    if isinstance(value, np.ndarray):
+        if value.size <= 6:
+            return f"array({np.array2string(value, precision=4, separator=', ')}, dtype={value.dtype})"
+        return f"array of shape {value.shape}, dtype={value.dtype}"
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], np.ndarray):
+        shapes = ", ".join(str(v.shape) for v in value)
+        return f"{type(value).__name__} of {len(value)} arrays with shapes [{shapes}]"
+    if isinstance(value, np.random.Generator):
+        return "a numpy.random.Generator"
+    return repr(value)
+
+
+def call_student(func, name: str, *args, **kwargs):
+    """Call the student's ``func``; an exception becomes a :class:`CheckFailed` naming the inputs."""
+    __tracebackhide__ = True
+    try:
+        return func(*args, **kwargs)
+    except CheckFailed:
+        raise
+    except NotImplementedError:
+        raise CheckFailed(f"`{name}` is not implemented yet (it raised NotImplementedError).") from None
+    except Exception as exc:
+        shown = ", ".join([describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()])
+        raise CheckFailed(
+            f"`{name}` raised {type(exc).__name__}: {exc}  (called as {name}({shown}))"
+        ) from None
+
+
+def expect_raises(func, name: str, args: tuple, kwargs: dict | None = None, *,
+                  exc=ValueError, why: str = "") -> None:
+    """The student's function must raise ``exc`` for these (invalid) arguments."""
+    kwargs = kwargs or {}
+    shown = ", ".join([describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()])
+    try:
+        func(*args, **kwargs)
+    except exc:
+        return
+    except NotImplementedError:
+        raise CheckFailed(f"`{name}` is not implemented yet (it raised NotImplementedError).") from None
+    except Exception as other:
+        raise CheckFailed(
+            f"`{name}({shown})` should raise {exc.__name__}{' because ' + why if why else ''}, "
+            f"but it raised {type(other).__name__}: {other}"
+        ) from None
+    raise CheckFailed(
+        f"`{name}({shown})` should raise {exc.__name__}{' because ' + why if why else ''}, "
+        "but it returned normally."
+    )
+
+
+def as_array(value, name: str) -> np.ndarray:
+    if value is None:
+        raise CheckFailed(f"`{name}` returned None: did you forget a `return` statement?")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except Exception:
+        raise CheckFailed(f"`{name}` should return numbers; it returned {type(value).__name__}.") from None
+    return arr
+
+
+def expect_close(got, want, name: str, *, rtol: float = 1e-6, atol: float = 1e-8,
+                 diagnose: Callable | None = None, context: str = "") -> None:
+    """Compare a student's result with the reference; explain the difference.
+
+    ``diagnose(got, want)`` may return a message naming a known mistake; it is
+    called only when shapes agree and values do not.
+    """
+    got_arr = as_array(got, name)
+    want_arr = np.asarray(want, dtype=float)
+    where = f" {context}" if context else ""
+    if got_arr.shape != want_arr.shape:
+        raise CheckFailed(
+            f"`{name}` returned shape {got_arr.shape}{where}; expected shape {want_arr.shape}."
+        )
+    if np.isnan(got_arr).any() and not np.isnan(want_arr).any():
+        raise CheckFailed(f"`{name}` returned NaN values{where}; the expected result has none.")
+    if np.allclose(got_arr, want_arr, rtol=rtol, atol=atol, equal_nan=True):
+        return
+    hint = diagnose(got_arr, want_arr) if diagnose else None
+    err = np.abs(got_arr - want_arr)
+    idx = np.unravel_index(int(np.nanargmax(err)), err.shape) if err.ndim else ()
+    detail = (f"largest difference {float(err[idx]):.3g} at index {idx}: got {float(got_arr[idx]):.6g}, "
+              f"expected {float(want_arr[idx]):.6g}") if err.ndim else (
+              f"got {float(got_arr):.6g}, expected {float(want_arr):.6g}")
+    message = f"`{name}` gives wrong values{where}: {detail}."
+    if hint:
+        message = f"{hint} ({message})"
+    raise CheckFailed(message)
+
+
+def ratio_is(got, want, factor: float, tol: float = 1e-6) -> bool:
+    """True when ``got == factor * want`` everywhere (for 'off by a constant' diagnoses)."""
+    got, want = np.asarray(got, float), np.asarray(want, float)
+    return got.shape == want.shape and np.allclose(got, factor * want, rtol=tol, atol=1e-12) \
+        and not np.allclose(want, 0)
