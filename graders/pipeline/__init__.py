@@ -1,0 +1,11 @@
+"""The instructor's grading pipeline: nbgrader's autograde, in parallel, robust to hostile submissions.
+
+* ``collect``      find submissions (nbgrader layout or a flat LMS download) and check student ids
+* ``sanitize``     repair what breaks nbgrader (invalid JSON, duplicated grade cells) and say what was wrong
+* ``task``         grade one student's assignment with the real nbgrader in a private course folder
+* ``preprocessors``, ``kernel``, ``sandbox``   limits on what a submission can do while it runs
+* ``pool`` / ``dask_runner``   run tasks in local worker processes or on a Dask cluster
+* ``record``       write results into the course gradebook (one writer, idempotent)
+* ``report``       grades.csv, cells.csv and report.html
+* ``cli``          ``python -m graders autograde ...``
+"""

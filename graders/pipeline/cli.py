@@ -1,0 +1,163 @@
+"""``python -m graders``: the instructor's command line.
+
+    python -m graders autograde --submissions DIR --out OUT [--jobs 4]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / "graders" / "work"
+COURSE_DB = f"sqlite:///{WORK / 'gradebook.db'}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m graders", description=(
+        "Grading tools for the regularization course. Submissions are graded by nbgrader's own "
+        "autograde, in parallel, and recorded in an nbgrader gradebook."))
+    sub = p.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("autograde", help="autograde a folder of submissions", description=(
+        "Autograde every submission in DIR (nbgrader layout <student_id>/<assignment>/<notebook>.ipynb, "
+        "or a flat LMS download of one assignment with --assignment). Writes OUT/grades.csv, OUT/cells.csv, "
+        "OUT/report.html and OUT/feedback/<student>/<assignment>/<notebook>.html."))
+    a.add_argument("--submissions", required=True, type=Path, metavar="DIR", help="folder of submissions")
+    a.add_argument("--out", required=True, type=Path, metavar="OUT", help="folder for the grades and the report")
+    a.add_argument("--assignment", action="append", default=None, metavar="NAME",
+                   help="grade only this assignment (repeatable); default: every assignment found in DIR")
+    a.add_argument("--jobs", type=int, default=min(8, (os.cpu_count() or 1) + 2),
+                   help="parallel workers on this machine (default: cores + 2: kernel start-up is latency, "
+                        "not CPU)")
+    a.add_argument("--scheduler", metavar="ADDRESS", help="grade on this Dask scheduler instead of local workers")
+    a.add_argument("--db", metavar="URL", default=COURSE_DB,
+                   help="gradebook (nbgrader db_url; sqlite:///... or postgresql://...); "
+                        "default: the course gradebook in graders/work/")
+    a.add_argument("--course-id", default="regularization", help="nbgrader course id (default: %(default)s)")
+    a.add_argument("--source", type=Path, default=ROOT / "solutions", help="nbgrader source folder")
+    a.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default: %(default)s)")
+    a.add_argument("--submission-timeout", type=int, default=900,
+                   help="hard limit in seconds for one submission (local workers; default: %(default)s)")
+    a.add_argument("--memory-limit", type=float, default=8.0, help="GiB of address space per kernel (default: 8)")
+    a.add_argument("--flat-regex", default=None,
+                   help="named regex for flat LMS file names (nbgrader FileNameCollectorPlugin.named_regexp)")
+    a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "autograde":
+        return autograde(args)
+    return 2
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def autograde(args) -> int:
+    from nbgrader.api import Gradebook
+
+    from .collect import DEFAULT_FLAT_REGEX, collect_flat, collect_nbgrader_layout, is_flat
+    from .course import prepare_course
+    from .record import record
+    from .report import write_cells_csv, write_grades_csv, write_report_html
+    from .task import Limits
+
+    start = time.perf_counter()
+    if not args.submissions.is_dir():
+        return _fail(f"Expected --submissions to be a folder. Received: {args.submissions}")
+    if args.jobs < 1:
+        return _fail(f"Expected --jobs >= 1. Received: {args.jobs}")
+    known = sorted(p.name for p in args.source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+    flat = is_flat(args.submissions)
+    if flat and (not args.assignment or len(args.assignment) != 1):
+        return _fail("a flat folder of notebooks holds one assignment: name it with --assignment")
+    if args.assignment:
+        wanted = args.assignment
+    else:
+        found = {a.name for s in args.submissions.iterdir() if s.is_dir() for a in s.iterdir() if a.is_dir()}
+        wanted = sorted(found & set(known))
+    unknown = [a for a in wanted if a not in known]
+    if unknown:
+        return _fail(f"Expected assignments from {args.source} ({', '.join(known)}). Received: {', '.join(unknown)}")
+    if not wanted:
+        return _fail(f"no submissions of any known assignment ({', '.join(known)}) in {args.submissions}")
+    if args.db.startswith("sqlite:///"):
+        Path(args.db[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+    print(f"Preparing {len(wanted)} assignment(s) with nbgrader generate_assignment ...", flush=True)
+    courses = {aid: prepare_course(aid, args.source, args.course_id, master_db_url=args.db) for aid in wanted}
+    names = {aid: sorted(c.release) for aid, c in courses.items()}
+    if flat:
+        collected = collect_flat(args.submissions, wanted[0], names[wanted[0]], args.flat_regex or DEFAULT_FLAT_REGEX)
+    else:
+        collected = collect_nbgrader_layout(args.submissions, names)
+    for message in collected.rejected:
+        print(f"rejected: {message}", file=sys.stderr)
+    tasks = collected.submissions
+    if not tasks:
+        return _fail(f"no gradable submissions in {args.submissions}")
+
+    limits = Limits(cell_timeout=args.cell_timeout, memory_bytes=int(args.memory_limit * 1024**3),
+                    submission_timeout=args.submission_timeout)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "logs").mkdir(exist_ok=True)
+    if args.scheduler:
+        from .dask_runner import run_dask
+
+        stream = run_dask(args.scheduler, tasks, courses, limits)
+        where = f"Dask scheduler {args.scheduler}"
+    else:
+        from .pool import run_local
+
+        jobs = min(args.jobs, len(tasks))
+        stream = run_local(tasks, courses, limits, jobs, log_dir=args.out / "logs")
+        where = f"{jobs} local worker(s)"
+    print(f"Grading {len(tasks)} submission(s) of {len({t.student_id for t in tasks})} student(s) on {where}.",
+          flush=True)
+
+    from tqdm import tqdm
+
+    # With the course gradebook, autograded notebooks go where nbgrader's Formgrader looks for them.
+    autograded_dir = WORK / "autograded" if args.db == COURSE_DB else args.out / "autograded"
+    results = []
+    with Gradebook(args.db, course_id=args.course_id) as gb, \
+            tqdm(total=len(tasks), unit="submission", disable=args.no_progress, file=sys.stdout) as bar:
+        for result in stream:
+            record(gb, result, autograded_dir, args.out / "feedback")
+            results.append(result)
+            bar.set_postfix_str(f"{result.student_id}/{result.assignment}", refresh=False)
+            bar.update()
+
+    write_cells_csv(args.out / "cells.csv", results)
+    write_grades_csv(args.out / "grades.csv", args.db, args.course_id, wanted, sorted({r.student_id for r in results}))
+    seconds = time.perf_counter() - start
+    write_report_html(args.out / "report.html", results, collected.rejected, seconds)
+    _summary(results, collected.rejected, seconds, args.out)
+    return 0
+
+
+def _summary(results, rejected, seconds, out: Path) -> None:
+    print()
+    print(f"Graded {len(results)} submission(s) in {seconds:.1f} s.")
+    by_assignment = {}
+    for r in results:
+        by_assignment.setdefault(r.assignment, []).append(r)
+    for aid, rs in sorted(by_assignment.items()):
+        mean = sum(r.score for r in rs) / len(rs)
+        print(f"  {aid:20s} {len(rs):4d} submissions, mean {mean:5.1f} / {rs[0].max_score:g}, "
+              f"{sum(1 for r in rs if r.flags)} flagged")
+    reasons = Counter(f.reason for r in results for f in r.flags)
+    if reasons:
+        print("Flags: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
+    if rejected:
+        print(f"Not graded (see report): {len(rejected)}")
+    print(f"Report:   {out / 'report.html'}")
+    print(f"Grades:   {out / 'grades.csv'}  (per cell: {out / 'cells.csv'})")
+    print(f"Feedback: {out / 'feedback'}")

@@ -1,0 +1,107 @@
+"""Run grading tasks in parallel on this machine, in long-lived worker processes.
+
+Why not ``concurrent.futures``: a worker must be killable on its own (a submission
+that hangs past every cell timeout, or takes the worker down with it) without
+breaking the batch. Each slot here owns one worker process; a task that exceeds
+its hard time limit gets its worker's whole process group killed (the kernel
+included), is reported as a timeout, and the slot starts a fresh worker.
+
+Results come back to the calling thread one at a time, so the caller can record
+them in the gradebook as the single writer.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+from pathlib import Path
+
+from .task import Course, Limits, Submission, failure_result
+
+
+class _Slot:
+    def __init__(self, index: int, log_dir: Path | None):
+        self.index = index
+        self.log_dir = log_dir
+        self.proc = None
+        self.conn = None
+        self.known_courses: set[str] = set()
+
+    def start(self):
+        from .worker import serve
+
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        log = str(self.log_dir / f"worker-{self.index}.log") if self.log_dir else None
+        self.proc = ctx.Process(target=serve, args=(child, log), daemon=True)
+        self.proc.start()
+        child.close()
+        self.conn = parent
+        self.known_courses = set()
+
+    def kill(self):
+        if self.proc is not None and self.proc.pid:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.proc.join(5)
+        self.proc = None
+
+    def stop(self):
+        if self.proc is not None and self.proc.is_alive():
+            try:
+                self.conn.send(None)
+                self.proc.join(10)
+            except (BrokenPipeError, OSError):
+                pass
+        self.kill()
+
+
+def run_local(tasks, courses: dict[str, Course], limits: Limits, jobs: int, log_dir: Path | None = None):
+    """Grade ``tasks`` (a list of Submission) with ``jobs`` workers; yield GradeResults as they finish."""
+    todo: queue.Queue = queue.Queue()
+    for sub in tasks:
+        todo.put(sub)
+    done: queue.Queue = queue.Queue()
+
+    def drive(slot: _Slot):
+        slot.start()
+        try:
+            while True:
+                try:
+                    sub = todo.get_nowait()
+                except queue.Empty:
+                    return
+                course = courses[sub.assignment]
+                send_course = None if sub.assignment in slot.known_courses else course
+                try:
+                    slot.conn.send((sub.assignment, send_course, sub, limits))
+                    slot.known_courses.add(sub.assignment)
+                    if slot.conn.poll(limits.submission_timeout):
+                        status, payload = slot.conn.recv()
+                        if status == "ok":
+                            done.put(payload)
+                        else:
+                            done.put(failure_result(sub, course, "error", "the grader failed on this submission: "
+                                              + payload.strip().splitlines()[-1][:300]))
+                        continue
+                    detail = f"grading took longer than the hard limit of {limits.submission_timeout} s"
+                    done.put(failure_result(sub, course, "timeout", detail))
+                except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+                    done.put(failure_result(sub, course, "error", "the grading worker died on this submission"))
+                slot.kill()  # after a timeout or a crash: a fresh worker for the next task
+                slot.start()
+        finally:
+            slot.stop()
+
+    slots = [_Slot(i, log_dir) for i in range(max(1, jobs))]
+    threads = [threading.Thread(target=drive, args=(s,), daemon=True) for s in slots]
+    for t in threads:
+        t.start()
+    for _ in range(len(tasks)):
+        yield done.get()
+    for t in threads:
+        t.join()

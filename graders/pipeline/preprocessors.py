@@ -1,0 +1,110 @@
+"""nbgrader preprocessors used by the grading pipeline."""
+from __future__ import annotations
+
+import re
+
+import nbformat
+
+from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor  # enabled by default, unlike nbconvert's
+from nbgrader.preprocessors import Execute
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Dict, Integer, Type
+
+HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+TRUNCATED = "output truncated by the grader"
+HIDDEN_PLACEHOLDER = "# (hidden tests: their result is shown below)\n"
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Starts ``graders.pipeline.kernel`` (memory cap, protected files) instead of plain ipykernel."""
+
+    sandbox_env = Dict({}, help="Environment for the kernel: what it may not read, its memory limit.").tag(config=True)
+    python = Dict({}, help="{'executable': path to the Python that runs the kernel}").tag(config=True)
+
+    @property
+    def kernel_spec(self):
+        import sys
+
+        if self._kernel_spec is None:
+            self._kernel_spec = KernelSpec(
+                argv=[self.python.get("executable", sys.executable), "-m", "graders.pipeline.kernel",
+                      "-f", "{connection_file}"],
+                env=dict(self.sandbox_env), display_name="Python 3 (grading)", language="python",
+                resource_dir="")
+        return self._kernel_spec
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute, with every notebook run in a :class:`SandboxedKernelManager` kernel."""
+
+    kernel_manager_class = Type(SandboxedKernelManager, config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = SandboxedKernelManager
+        super().__init__(*args, **kwargs)
+
+
+class LimitOutputSize(Preprocessor):
+    """Caps what one cell's outputs may hold, so a notebook that prints 100 MB stays small.
+
+    nbgrader's LimitOutput counts lines; one enormous line, or a flood of small
+    stream messages, passes it. This keeps at most ``max_chars`` characters of text
+    per cell (over all its outputs) and drops images larger than ``max_image_bytes``.
+    """
+
+    max_chars = Integer(20_000, help="characters of text output kept per cell").tag(config=True)
+    max_image_bytes = Integer(2_000_000, help="largest embedded image kept").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        budget, dropped, kept = self.max_chars, 0, []
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream":
+                text = out.text
+                if len(text) > budget:
+                    dropped += len(text) - budget
+                    text = text[:budget]
+                budget -= len(text)
+                if not text:
+                    continue
+                out.text = text
+            elif out.output_type in ("execute_result", "display_data"):
+                data = out.get("data", {})
+                for mime, value in list(data.items()):
+                    size = len(value) if isinstance(value, str) else len(str(value))
+                    if mime.startswith("image/"):
+                        if size > self.max_image_bytes:
+                            dropped += size
+                            del data[mime]
+                    elif size > budget:
+                        dropped += size
+                        del data[mime]
+                    else:
+                        budget -= size
+                if not data:
+                    continue
+            kept.append(out)
+        if dropped:
+            kept.append(nbformat.v4.new_output("stream", name="stderr",
+                                               text=f"\n... {TRUNCATED} ({dropped:,} characters dropped) ...\n"))
+        cell.outputs = kept
+        return cell, resources
+
+
+class StripHiddenTests(Preprocessor):
+    """Removes hidden-test code from graded cells before feedback is rendered for students.
+
+    nbgrader's feedback shows the autograded notebook, in which the hidden tests were
+    put back; the student sees their result (pass, or the failure message) but not their code.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and "### BEGIN HIDDEN TESTS" in cell.source:
+            cell.source = HIDDEN_TESTS.sub(HIDDEN_PLACEHOLDER, cell.source)
+            # A traceback quotes the lines of the cell that failed: keep only the message.
+            for out in cell.get("outputs", []):
+                if out.output_type == "error":
+                    out.traceback = [f"{out.ename}: {out.evalue}"]
+        return cell, resources

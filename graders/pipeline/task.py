@@ -1,0 +1,289 @@
+"""Grade one student's submission of one assignment with the real nbgrader.
+
+``grade_submission(course, submission, limits)`` is the unit of work that the local
+worker pool and a Dask cluster both run. It builds a private nbgrader course folder
+in a temporary directory (a copy of the assignment's gradebook, its source and
+release notebooks, the repaired submission), runs ``autograde`` and
+``generate_feedback`` through nbgrader's Python API, and returns plain data: scores
+per graded cell, the messages of failed tests, flags, the autograded notebook and
+the feedback HTML. It never touches the course gradebook: the caller records the
+result (one writer, see ``record``).
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field, asdict
+from pathlib import Path
+
+import nbformat
+
+from .preprocessors import TRUNCATED
+from .sanitize import Flag, sanitize
+from .sandbox import ACCESS_LOG_ENV, ALLOW_ENV, MEMORY_ENV, PROTECT_ENV, FORBIDDEN_MESSAGE
+
+# Every task's private course folder lives under one parent that student code may not read,
+# so that a submission cannot look at another student's files graded at the same time.
+TASKS_ROOT = Path(tempfile.gettempdir()) / "graders-tasks"
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+
+
+def check_student_id(student_id: str) -> str:
+    """Student ids become folder names: refuse anything that is not a plain, safe name."""
+    if not isinstance(student_id, str) or not SAFE_ID.match(student_id) or ".." in student_id:
+        raise ValueError(
+            "Expected a student id made of letters, digits and . _ @ + - (starting with a letter or digit, "
+            f"at most 100 characters, no '..'). Received: {student_id!r}"
+        )
+    return student_id
+
+
+@dataclass
+class Course:
+    """Everything a worker needs to grade one assignment (small enough to ship to a cluster)."""
+
+    assignment: str
+    course_id: str
+    gradebook: bytes                  # sqlite gradebook holding the assignment (made by generate_assignment)
+    source: dict[str, bytes]          # notebook name -> source notebook (with solutions and hidden tests)
+    release: dict[str, bytes]         # notebook name -> release notebook (what students got)
+
+
+@dataclass
+class Limits:
+    cell_timeout: int = 120           # seconds per cell (nbgrader Execute.timeout)
+    memory_bytes: int = 8 * 1024**3   # address space of the kernel (TensorFlow alone maps ~3 GB)
+    max_output_chars: int = 20_000    # per text output
+    submission_timeout: int = 900     # hard limit for the whole submission (local pool only)
+
+
+@dataclass
+class Submission:
+    student_id: str
+    assignment: str
+    files: dict[str, bytes | None]    # notebook name -> submitted bytes (None: not submitted)
+    timestamp: str | None = None
+
+
+@dataclass
+class CellResult:
+    notebook: str
+    grade_id: str
+    score: float
+    max_score: float
+    message: str = ""
+
+
+@dataclass
+class GradeResult:
+    student_id: str
+    assignment: str
+    timestamp: str | None
+    grades: list[dict] = field(default_factory=list)      # nbgrader Grade fields per graded cell
+    comments: list[dict] = field(default_factory=list)    # nbgrader Comment fields per answer cell
+    cells: list[CellResult] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    autograded: dict[str, bytes] = field(default_factory=dict)
+    feedback: dict[str, bytes] = field(default_factory=dict)
+    log: str = ""
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.cells)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_score for c in self.cells)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _config(root: Path, course: Course, limits: Limits, sandbox_env: dict):
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
+                                        LimitOutput, SaveAutoGrades)
+    from traitlets.config import Config
+
+    from .preprocessors import LimitOutputSize, SandboxedExecute, StripHiddenTests
+
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = course.course_id
+    c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    c.Execute.timeout = limits.cell_timeout
+    c.Execute.startup_timeout = 120
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.execute_retries = 0
+    c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+    c.SandboxedKernelManager.sandbox_env = sandbox_env
+    c.SandboxedKernelManager.python = {"executable": sys.executable}
+    c.OverwriteCells.add_missing_cells = True
+    c.LimitOutput.max_lines = 500
+    c.LimitOutput.max_traceback = 60
+    c.LimitOutputSize.max_chars = limits.max_output_chars
+    c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                           LimitOutputSize, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+    return c
+
+
+def _error_message(cell) -> str:
+    """The failure message of a graded cell: the diagnosis the hidden check wrote."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            msg = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip()
+            return msg[:1000]
+    return ""
+
+
+def grade_submission(course: Course, submission: Submission, limits: Limits | None = None) -> GradeResult:
+    """Autograde one submission in a private course folder; see the module docstring."""
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    limits = limits or Limits()
+    start = time.perf_counter()
+    sid = check_student_id(submission.student_id)
+    aid = course.assignment
+    result = GradeResult(sid, aid, submission.timestamp)
+    TASKS_ROOT.mkdir(mode=0o700, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"{aid}-", dir=TASKS_ROOT) as tmp:
+        root = Path(tmp)
+        (root / "gradebook.db").write_bytes(course.gradebook)
+        for name, data in course.source.items():
+            path = root / "source" / aid / f"{name}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        sub_dir = root / "submitted" / sid / aid
+        sub_dir.mkdir(parents=True)
+        for name, release_bytes in course.release.items():
+            release = nbformat.reads(release_bytes.decode("utf-8"), as_version=4)
+            clean = sanitize(submission.files.get(name), name, release)
+            result.flags.extend(clean.flags)
+            if clean.notebook is not None:
+                nbformat.write(clean.notebook, sub_dir / f"{name}.ipynb")
+        if submission.timestamp:
+            (sub_dir / "timestamp.txt").write_text(submission.timestamp)
+
+        autograded_dir = root / "autograded" / sid / aid
+        access_log = root / "access.log"
+        sandbox_env = {
+            PROTECT_ENV: str(TASKS_ROOT),
+            ALLOW_ENV: str(autograded_dir),
+            ACCESS_LOG_ENV: str(access_log),
+            MEMORY_ENV: str(limits.memory_bytes),
+            "PYTHONHASHSEED": "0",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "MPLBACKEND": "Agg",
+            "PATH": os.environ.get("PATH", ""),
+        }
+        config = _config(root, course, limits, sandbox_env)
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        if any(sub_dir.glob("*.ipynb")):  # nothing readable was submitted: nothing to run
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy and nbformat chatter
+                outcome = api.autograde(aid, sid, force=True, create=True)
+            result.log = (outcome.get("log") or "") + (outcome.get("error") or "")
+            if not outcome.get("success"):
+                result.flags.append(_failure_flag(result.log))
+
+        with Gradebook(config.CourseDirectory.db_url, course_id=course.course_id) as gb:
+            try:
+                sub = gb.find_submission(aid, sid)
+            except Exception:
+                sub = None
+            if sub is not None:
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        result.grades.append(dict(notebook=nb.name, name=g.name, auto_score=g.auto_score,
+                                                  max_score=g.max_score, needs_manual_grade=g.needs_manual_grade,
+                                                  manual_score=g.manual_score, cell_type=g.cell_type))
+                    for cm in nb.comments:
+                        result.comments.append(dict(notebook=nb.name, name=cm.name, auto_comment=cm.auto_comment))
+
+        for name in course.release:
+            path = autograded_dir / f"{name}.ipynb"
+            if path.exists():
+                result.autograded[name] = path.read_bytes()
+        collect_cells(result, course)
+        _runtime_flags(result, access_log)
+
+        if result.autograded:
+            fb = api.generate_feedback(aid, sid, force=True)
+            if not fb.get("success"):
+                cause = _failure_flag((fb.get("log") or "") + (fb.get("error") or "")).detail
+                result.flags.append(Flag("error", f"feedback could not be generated: {cause}"))
+            for name in course.release:
+                html = root / "feedback" / sid / aid / f"{name}.html"
+                if html.exists():
+                    result.feedback[name] = html.read_bytes()
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _failure_flag(log: str) -> Flag:
+    """Why nbgrader could not finish a notebook, from its log."""
+    lines = [ln for ln in log.splitlines() if ln.strip()]
+    if any("Kernel died" in ln or "DeadKernelError" in ln for ln in lines):
+        return Flag("error", "the kernel died while running the notebook (it exited or crashed)")
+    if any("Timeout" in ln or "CellTimeoutError" in ln for ln in lines):
+        return Flag("timeout", "the notebook did not finish within the time limit")
+    errors = [ln for ln in lines if "Error" in ln or "ERROR" in ln]
+    return Flag("error", (errors[-1] if errors else lines[-1] if lines else "nbgrader failed")[:300])
+
+
+def failure_result(sub: Submission, course: Course, reason: str, detail: str) -> GradeResult:
+    """The result of a submission that could not be graded at all: zero on every cell, flagged."""
+    result = GradeResult(sub.student_id, sub.assignment, sub.timestamp, flags=[Flag(reason, detail)])
+    collect_cells(result, course)
+    return result
+
+
+def collect_cells(result: GradeResult, course: Course) -> None:
+    """One row per graded cell, with the score and the failure message."""
+    scores = {(g["notebook"], g["name"]): g for g in result.grades}
+    for name, release_bytes in course.release.items():
+        release = nbformat.reads(release_bytes.decode("utf-8"), as_version=4)
+        graded = nbformat.reads(result.autograded[name].decode("utf-8"), as_version=4) if name in result.autograded else None
+        by_id = {}
+        if graded is not None:
+            for cell in graded.cells:
+                gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                if gid and gid not in by_id:
+                    by_id[gid] = cell
+        for cell in release.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if not (meta.get("grade") or meta.get("task")):
+                continue
+            gid = meta["grade_id"]
+            g = scores.get((name, gid), {})
+            score = g.get("manual_score") if g.get("manual_score") is not None else g.get("auto_score")
+            if gid in by_id:
+                message = _error_message(by_id[gid])
+            else:  # nothing ran: say why (the most recent flag is the cause)
+                message = "not graded: " + (result.flags[-1].detail if result.flags else "notebook missing")
+            if g.get("needs_manual_grade") and not message:
+                message = "needs manual grading"
+            result.cells.append(CellResult(name, gid, float(score or 0.0), float(meta.get("points", 0) or 0),
+                                           message))
+
+
+def _runtime_flags(result: GradeResult, access_log: Path) -> None:
+    messages = " ".join(c.message for c in result.cells)
+    outputs = b" ".join(result.autograded.values()).decode("utf-8", "replace")
+    if "CellTimeoutError" in outputs or "Timeout waiting for execute reply" in result.log:
+        result.flags.append(Flag("timeout", "a cell ran longer than the time limit and was interrupted"))
+    if "MemoryError" in outputs or "MemoryError" in messages:
+        result.flags.append(Flag("memory", "the notebook hit the memory limit"))
+    if TRUNCATED in outputs:
+        result.flags.append(Flag("output-limit", "a cell printed more than the output limit; output truncated"))
+    if access_log.exists() and access_log.read_text().strip() or FORBIDDEN_MESSAGE in outputs:
+        tried = sorted({ln.split("\t")[-1] for ln in access_log.read_text().splitlines()}) if access_log.exists() else []
+        result.flags.append(Flag("forbidden-file", "tried to read course files: " + ", ".join(tried[:3])))

@@ -1,0 +1,38 @@
+"""A long-lived grading worker process of the local pool (see ``pool``).
+
+It receives ``(course, submission, limits)`` tasks over a multiprocessing pipe, runs
+``task.grade_submission`` and sends the result back. The pipe, not stdout, carries the
+results: kernels inherit stdout, and a student's code could write to it. The worker
+leads its own process group so that the pool can kill it together with its kernels.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+
+def serve(conn, log_path: str | None) -> None:
+    os.setpgrp()  # the pool kills this group (worker, kernels, check processes) on a hard timeout
+    if log_path:
+        log = open(log_path, "a", buffering=1)
+        os.dup2(log.fileno(), 2)  # nbgrader's and the kernels' chatter goes to the worker log
+        sys.stderr = log
+    from .task import grade_submission
+
+    courses = {}
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        key, course, submission, limits = message
+        if course is not None:
+            courses[key] = course
+        try:
+            result = grade_submission(courses[key], submission, limits)
+            conn.send(("ok", result))
+        except Exception:
+            conn.send(("error", traceback.format_exc()))
