@@ -47,9 +47,14 @@ book: $(STAMP)
 	@echo "Book built. Open $(CURDIR)/_build/html/index.html in a browser,"
 	@echo "or serve it: $(BIN)/python -m http.server -d _build/html 8000"
 
-# Debian packages the tests drive for real: Chromium for the browser test.
+# Debian packages the tests drive for real: Chromium (browser test) and PostgreSQL (gradebook test).
 system-deps:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  fi
 
 test: book system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \

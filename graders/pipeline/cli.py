@@ -49,7 +49,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from . import ensure_alembic_on_path
+
     args = _parser().parse_args(argv)
+    ensure_alembic_on_path()
     if args.command == "autograde":
         return autograde(args)
     return 2
@@ -138,12 +141,12 @@ def autograde(args) -> int:
     write_cells_csv(args.out / "cells.csv", results)
     write_grades_csv(args.out / "grades.csv", args.db, args.course_id, wanted, sorted({r.student_id for r in results}))
     seconds = time.perf_counter() - start
-    write_report_html(args.out / "report.html", results, collected.rejected, seconds)
-    _summary(results, collected.rejected, seconds, args.out)
+    write_report_html(args.out / "report.html", results, collected.rejected, seconds, collected.absent)
+    _summary(results, collected.rejected, seconds, args.out, collected.absent)
     return 0
 
 
-def _summary(results, rejected, seconds, out: Path) -> None:
+def _summary(results, rejected, seconds, out: Path, absent=()) -> None:
     print()
     print(f"Graded {len(results)} submission(s) in {seconds:.1f} s.")
     by_assignment = {}
@@ -157,7 +160,9 @@ def _summary(results, rejected, seconds, out: Path) -> None:
     if reasons:
         print("Flags: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
     if rejected:
-        print(f"Not graded (see report): {len(rejected)}")
+        print(f"Rejected, not graded (see report): {len(rejected)}")
+    if absent:
+        print(f"No submission: {len(absent)} (student, assignment) pairs (see report)")
     print(f"Report:   {out / 'report.html'}")
     print(f"Grades:   {out / 'grades.csv'}  (per cell: {out / 'cells.csv'})")
     print(f"Feedback: {out / 'feedback'}")

@@ -9,9 +9,10 @@ Two layouts are accepted:
   and its ``FileNameCollectorPlugin`` takes ``student_id``, ``file_id`` (the notebook)
   and ``timestamp`` from each file name with a named regular expression.
 
-Every student of the class gets a task for every assignment asked for: a student
-with no folder for an assignment is graded as *missing* rather than silently skipped.
-Ids that are not safe folder names are rejected, with a message, and not graded.
+An assignment folder without one of the assignment's notebooks is graded (0 points for
+that notebook) and flagged *missing*; a student with no folder for an assignment is
+listed as "no submission". Ids that are not safe folder names are rejected, with a
+message, and not graded.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ DEFAULT_FLAT_REGEX = r".*_(?P<student_id>\w+)_attempt_(?P<timestamp>[0-9\-]+)_(?
 class Collected:
     submissions: list[Submission] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)     # messages: unsafe ids, unmatched files
+    absent: list[tuple[str, str]] = field(default_factory=list)  # (student, assignment) with no folder
 
 
 def is_flat(folder: Path) -> bool:
@@ -47,6 +49,9 @@ def collect_nbgrader_layout(folder: Path, notebooks: dict[str, list[str]]) -> Co
             continue
         for aid, names in notebooks.items():
             adir = student_dir / aid
+            if not adir.is_dir():
+                out.absent.append((sid, aid))
+                continue
             stamp = adir / "timestamp.txt"
             files = {n: (adir / f"{n}.ipynb").read_bytes() if (adir / f"{n}.ipynb").is_file() else None
                      for n in names}

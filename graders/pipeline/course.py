@@ -1,6 +1,7 @@
 """Prepare what workers need to grade an assignment: its gradebook, source and release notebooks."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -12,11 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def nbgrader_env() -> dict:
-    import os
+    """The environment for an nbgrader subprocess: the venv's bin/ (alembic) on PATH."""
+    from . import ensure_alembic_on_path
 
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # alembic
-    return env
+    ensure_alembic_on_path()
+    return dict(os.environ)
 
 
 def _generate(assignment: str, source_root: Path, course_id: str, db_url: str, workdir: Path) -> Path:

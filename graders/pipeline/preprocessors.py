@@ -11,8 +11,9 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict, Integer, Type
 
+from .sandbox import TRUNCATED
+
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
-TRUNCATED = "output truncated by the grader"
 HIDDEN_PLACEHOLDER = "# (hidden tests: their result is shown below)\n"
 
 

@@ -85,7 +85,8 @@ def _histogram_png(scores: list[float], max_score: float, title: str) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def write_report_html(path: Path, results: list[GradeResult], rejected: list[str], seconds: float) -> None:
+def write_report_html(path: Path, results: list[GradeResult], rejected: list[str], seconds: float,
+                      absent=()) -> None:
     esc = html.escape
     by_assignment = defaultdict(list)
     for r in results:
@@ -127,6 +128,9 @@ def write_report_html(path: Path, results: list[GradeResult], rejected: list[str
     else:
         parts.append("<p>None.</p>")
     if rejected:
-        parts.append("<h2>Not graded</h2><ul>" + "".join(f"<li>{esc(m)}</li>" for m in rejected) + "</ul>")
+        parts.append("<h2>Rejected (not graded)</h2><ul>" + "".join(f"<li>{esc(m)}</li>" for m in rejected) + "</ul>")
+    if absent:
+        parts.append("<h2>No submission</h2><ul>" + "".join(f"<li>{esc(s)}: {esc(a)}</li>" for s, a in absent)
+                     + "</ul>")
     parts.append("</body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")

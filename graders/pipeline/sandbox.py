@@ -23,6 +23,7 @@ ALLOW_ENV = "GRADERS_ALLOW"            # exceptions inside protected folders (th
 ACCESS_LOG_ENV = "GRADERS_ACCESS_LOG"  # where refused attempts are recorded
 MEMORY_ENV = "GRADERS_MEMORY_LIMIT"    # bytes
 FORBIDDEN_MESSAGE = "Reading course files is not allowed while grading"
+TRUNCATED = "output truncated by the grader"  # the note left where output was cut
 
 _guard = threading.local()
 

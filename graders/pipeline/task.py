@@ -22,9 +22,9 @@ from pathlib import Path
 
 import nbformat
 
-from .preprocessors import TRUNCATED
+from .kernel import OUTPUT_LIMIT_ENV
 from .sanitize import Flag, sanitize
-from .sandbox import ACCESS_LOG_ENV, ALLOW_ENV, MEMORY_ENV, PROTECT_ENV, FORBIDDEN_MESSAGE
+from .sandbox import ACCESS_LOG_ENV, ALLOW_ENV, FORBIDDEN_MESSAGE, MEMORY_ENV, PROTECT_ENV, TRUNCATED
 
 # Every task's private course folder lives under one parent that student code may not read,
 # so that a submission cannot look at another student's files graded at the same time.
@@ -148,6 +148,9 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    from . import ensure_alembic_on_path
+
+    ensure_alembic_on_path()
     limits = limits or Limits()
     start = time.perf_counter()
     sid = check_student_id(submission.student_id)
@@ -179,6 +182,7 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
             ALLOW_ENV: str(autograded_dir),
             ACCESS_LOG_ENV: str(access_log),
             MEMORY_ENV: str(limits.memory_bytes),
+            OUTPUT_LIMIT_ENV: str(limits.max_output_chars),
             "PYTHONHASHSEED": "0",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "MPLBACKEND": "Agg",
