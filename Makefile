@@ -14,7 +14,6 @@ export PATH := $(BIN):$(PATH)
 # Keras must not try to reach the network or print TF start-up chatter into the book.
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 BOOK_FLAGS ?= -W -n --keep-going
 PYTEST_ARGS ?=

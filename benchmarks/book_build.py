@@ -32,7 +32,7 @@ def copy_tracked_files(dest: Path) -> None:
 
 
 def build(where: Path) -> float:
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg",
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", TF_CPP_MIN_LOG_LEVEL="2",
                PYTHONHASHSEED="0")
     start = time.perf_counter()
     subprocess.run([str(BIN / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"], cwd=where, env=env,

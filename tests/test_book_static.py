@@ -13,22 +13,65 @@ from book_site import ROOT, SITE, TEXT_SUFFIXES
 
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)(.*?)### END \1", re.S)
 MARK_SCHEME = re.compile(r"=== BEGIN MARK SCHEME ===(.*?)=== END MARK SCHEME ===", re.S)
-# Lines shorter than this (`return out`, `pass`) are too generic to call a leak.
-MIN_LEAK_LENGTH = 24
+# A leak is a run of this many consecutive lines of a solution (or of a reference
+# function the assignments ask for): single lines such as `model = keras.Sequential([`
+# or `restore_best_weights=True)` are lesson content that the book must teach.
+WINDOW = 3
 
 
-def secret_lines() -> dict[str, str]:
-    """Every substantial line of solution code and hidden tests in solutions/, with its origin."""
-    lines = {}
+def _code_lines(text: str) -> list[str]:
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+
+
+def _windows(lines: list[str]) -> set[str]:
+    if len(lines) < WINDOW:
+        return {"\n".join(lines)} if len(lines) == WINDOW - 1 and sum(map(len, lines)) >= 40 else set()
+    return {"\n".join(lines[i:i + WINDOW]) for i in range(len(lines) - WINDOW + 1)}
+
+
+def secret_snippets() -> dict[str, str]:
+    """Runs of consecutive lines of solution code and hidden tests in solutions/, with their origin."""
+    snippets = {}
     for nb_path in sorted((ROOT / "solutions").rglob("*.ipynb")):
         nb = nbformat.read(nb_path, as_version=4)
         for cell in nb.cells:
             for match in list(REGION.finditer(cell.source)) + list(MARK_SCHEME.finditer(cell.source)):
-                for line in match.group(match.lastindex).splitlines():
-                    line = line.strip()
-                    if len(line) >= MIN_LEAK_LENGTH and not line.startswith("#"):
-                        lines.setdefault(line, f"{nb_path.relative_to(ROOT)}")
-    return lines
+                for w in _windows(_code_lines(match.group(match.lastindex))):
+                    snippets.setdefault(w, str(nb_path.relative_to(ROOT)))
+    return snippets
+
+
+def reference_snippets() -> dict[str, str]:
+    """Runs of lines of the reference functions that the assignments ask students to write."""
+    import ast
+    import inspect
+
+    import graders
+
+    snippets = {}
+    for name in graders.__all__:
+        source = inspect.getsource(getattr(graders, name))
+        func = ast.parse(source).body[0]
+        body = func.body[1:] if ast.get_docstring(func) else func.body
+        code = "\n".join(ast.get_source_segment(source, stmt) for stmt in body)
+        for w in _windows(_code_lines(code)):
+            snippets.setdefault(w, f"graders.{name}")
+    return snippets
+
+
+def page_text(path: Path) -> str:
+    """What a reader can see or download from a built file, one stripped line per line."""
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".html":
+        from bs4 import BeautifulSoup
+
+        raw = BeautifulSoup(raw, "html.parser").get_text("\n")
+    elif path.suffix == ".ipynb":
+        try:
+            raw = "\n".join(c.source for c in nbformat.reads(raw, as_version=4).cells)
+        except Exception:
+            pass
+    return "\n".join(_code_lines(raw))
 
 
 def site_files():
@@ -42,29 +85,37 @@ def test_solutions_folder_is_never_rendered():
     assert not rendered, rendered
 
 
-def test_no_solution_code_or_hidden_test_in_the_built_html():
-    secrets = secret_lines()
-    if not secrets:
-        pytest.skip("no solutions/ notebooks yet")
-    leaks = []
+def _leaks(snippets: dict[str, str]) -> list[str]:
+    found = []
     for path in site_files():
-        if path.suffix not in TEXT_SUFFIXES:
+        if path.suffix not in TEXT_SUFFIXES or "_static" in path.parts:
             continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        leaks += [f"{path.relative_to(SITE)}: {line!r} (from {origin})"
-                  for line, origin in secrets.items() if line in text]
+        text = page_text(path)
+        found += [f"{path.relative_to(SITE)}: {w!r} (from {origin})" for w, origin in snippets.items() if w in text]
+    return found
+
+
+def test_no_solution_code_or_hidden_test_in_the_built_html():
+    snippets = secret_snippets()
+    assert len(snippets) > 50, "solutions/ should hold the assignments' solutions"
+    leaks = _leaks(snippets)
+    assert not leaks, "\n".join(leaks[:20])
+
+
+def test_book_does_not_print_the_reference_code_students_must_write():
+    snippets = reference_snippets()
+    assert len(snippets) > 20
+    leaks = _leaks(snippets)
     assert not leaks, "\n".join(leaks[:20])
 
 
 def test_leak_detector_would_notice_a_leak(tmp_path):
-    # The check above must be able to fail: a solution line pasted into a page is found.
-    secrets = secret_lines()
-    if not secrets:
-        pytest.skip("no solutions/ notebooks yet")
-    line = next(iter(secrets))
+    # The checks above must be able to fail: a pasted solution fragment is found.
+    snippet = next(iter(secret_snippets()))
     page = tmp_path / "page.html"
-    page.write_text(f"<pre>{line}</pre>")
-    assert any(s in page.read_text() for s in secrets)
+    page.write_text("<html><body><pre><span>" + snippet.replace("\n", "</span>\n<span>    ") +
+                    "</span></pre></body></html>")
+    assert snippet in page_text(page)
 
 
 def test_figures_have_an_opaque_background_for_dark_mode():

@@ -29,6 +29,7 @@ from .sandbox import ACCESS_LOG_ENV, ALLOW_ENV, FORBIDDEN_MESSAGE, MEMORY_ENV, P
 # Every task's private course folder lives under one parent that student code may not read,
 # so that a submission cannot look at another student's files graded at the same time.
 TASKS_ROOT = Path(tempfile.gettempdir()) / "graders-tasks"
+REFERENCE_USED = "uses the course's reference implementation"  # graders.checks' message
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 
 
@@ -286,6 +287,8 @@ def _runtime_flags(result: GradeResult, access_log: Path) -> None:
         result.flags.append(Flag("timeout", "a cell ran longer than the time limit and was interrupted"))
     if "MemoryError" in outputs or "MemoryError" in messages:
         result.flags.append(Flag("memory", "the notebook hit the memory limit"))
+    if REFERENCE_USED in messages:
+        result.flags.append(Flag("reference", "submitted the course's reference implementation from `graders`"))
     if TRUNCATED in outputs:
         result.flags.append(Flag("output-limit", "a cell printed more than the output limit; output truncated"))
     if access_log.exists() and access_log.read_text().strip() or FORBIDDEN_MESSAGE in outputs:

@@ -1,0 +1,199 @@
+"""`python -m graders autograde` end to end, with the real nbgrader, on a cohort with every hostile case.
+
+One batch of ps1 submissions is graded once (module fixture) and inspected from
+several angles: scores, flags, the gradebook, feedback, the report. Further tests
+run small batches for idempotence, Dask, PostgreSQL and a flat LMS download.
+"""
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from pipeline_helpers import ROOT, build_cohort, read_cells, read_grades, run_cli, totals
+
+pytestmark = pytest.mark.grading
+A = "ps1_penalties"
+HOSTILE = ["h_loop", "h_memory", "h_exit", "h_print", "h_badjson", "h_missing", "h_deleted", "h_edited",
+           "h_retyped", "h_duplicated", "h_inserted", "h_silenced", "h_monkeypatch", "h_reference", "h_reader"]
+# student -> (expected flag reason or None, "full" | "zero")
+EXPECTED = {
+    "alice": (None, "full"), "bob": (None, "zero"),
+    "h_loop": ("timeout", "full"),          # the endless cell is interrupted; the answers stand
+    "h_memory": ("memory", "full"),         # the 20 GB allocation fails; nothing else does
+    "h_exit": ("error", "zero"),            # os._exit kills the kernel: nothing after it ran
+    "h_print": ("output-limit", "full"),
+    "h_badjson": ("invalid", "zero"),
+    "h_missing": ("missing", "zero"),
+    "h_deleted": ("tampering", "full"),     # the deleted test cell is restored and still passes
+    "h_edited": ("tampering", "zero"),      # tests replaced by `pass` are restored: wrong answers fail
+    "h_retyped": ("tampering", "full"),
+    "h_duplicated": ("tampering", "full"),  # copy-pasted test cell: graded once, batch not broken
+    "h_inserted": (None, "full"),
+    "h_silenced": (None, "zero"),           # a silenced traceback does not turn failures into passes
+    "h_monkeypatch": (None, "zero"),        # np.allclose = lambda ...: True changes nothing in the checks
+    "h_reference": ("reference", "zero"),   # submitting graders' own functions scores 0, flagged
+    "h_reader": ("forbidden-file", "full"),
+}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    from graders.cohort import UNSAFE_ID
+
+    tmp = tmp_path_factory.mktemp("pipeline")
+    subs = build_cohort(tmp / "submissions", ["alice", "bob", UNSAFE_ID] + HOSTILE)
+    out, db = tmp / "out", f"sqlite:///{tmp / 'gradebook.db'}"
+    proc = run_cli(subs, out, db, "--assignment", A, "--jobs", "4", "--cell-timeout", "60")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return dict(tmp=tmp, subs=subs, out=out, db=db, proc=proc)
+
+
+def max_score():
+    from graders.notebooks import is_graded
+
+    nb = nbformat.read(ROOT / "exercises" / A / "penalties.ipynb", as_version=4)
+    return sum(float(c.metadata.nbgrader.get("points", 0)) for c in nb.cells if is_graded(c))
+
+
+def test_every_student_is_graded_and_the_report_is_written(batch):
+    out = batch["out"]
+    assert {s for s, _ in totals(out)} == set(EXPECTED)
+    assert (out / "report.html").exists() and (out / "grades.csv").exists()
+    assert "Report:" in batch["proc"].stdout and str(out / "report.html") in batch["proc"].stdout
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_scores_and_flags(batch, student):
+    reason, score = EXPECTED[student]
+    total = totals(batch["out"])[(student, A)]
+    assert total == (max_score() if score == "full" else 0.0), (student, total)
+    html = (batch["out"] / "report.html").read_text()
+    flagged_rows = re.findall(rf"<tr><td>{student}</td><td>{A}</td><td>([a-z-]+)</td>", html)
+    if reason is None:
+        assert not flagged_rows, flagged_rows
+    else:
+        assert reason in flagged_rows, (student, flagged_rows)
+
+
+def test_failures_say_why(batch):
+    cells = {(r["student_id"], r["grade_id"]): r["message"] for r in read_cells(batch["out"])}
+    assert "reference implementation" in cells[("h_reference", "l1_penalty_values")]
+    assert "not implemented" in cells[("bob", "l1_penalty_values")].lower() or \
+        "NotImplementedError" in cells[("bob", "l1_penalty_values")]
+    assert "not a readable notebook" in cells[("h_badjson", "l1_penalty_values")]
+    assert "kernel died" in cells[("h_exit", "l1_penalty_values")]
+
+
+def test_unsafe_student_id_is_rejected_by_name(batch):
+    from graders.cohort import UNSAFE_ID
+
+    assert UNSAFE_ID in batch["proc"].stderr and "Expected a student id" in batch["proc"].stderr
+    assert UNSAFE_ID not in {r["student_id"] for r in read_grades(batch["out"])}
+
+
+def test_gradebook_holds_the_same_scores_and_flags(batch):
+    from nbgrader.api import Gradebook
+
+    expected = totals(batch["out"])
+    with Gradebook(batch["db"], course_id="regularization") as gb:
+        subs = gb.assignment_submissions(A)
+        assert len(subs) == len(EXPECTED)
+        for sub in subs:
+            assert sub.score == pytest.approx(expected[(sub.student.id, A)])
+            flagged = any(nb.flagged for nb in sub.notebooks)
+            assert flagged == (EXPECTED[sub.student.id][0] is not None), sub.student.id
+    grades = {r["student_id"]: float(r["score"]) for r in read_grades(batch["out"])}
+    assert grades == {s: v for (s, _), v in expected.items()}
+    assert list(read_grades(batch["out"])[0]) == ["assignment", "duedate", "timestamp", "student_id", "last_name",
+                                                    "first_name", "email", "raw_score", "late_submission_penalty",
+                                                    "score", "max_score"]
+
+
+def test_feedback_never_shows_hidden_tests(batch):
+    from graders.notebooks import BEGIN_HIDDEN, END_HIDDEN, regions
+
+    source = nbformat.read(ROOT / "solutions" / A / "penalties.ipynb", as_version=4)
+    hidden = {ln.strip() for c in source.cells for r in regions(c.source, BEGIN_HIDDEN, END_HIDDEN) for ln in r
+              if len(ln.strip()) > 12}
+    assert hidden
+    pages = sorted((batch["out"] / "feedback").rglob("*.html"))
+    assert len(pages) >= 10
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "BEGIN HIDDEN TESTS" not in text
+        leaked = [h for h in hidden if h in text]
+        assert not leaked, (page, leaked[:3])
+
+
+def test_report_has_histogram_questions_and_flags(batch):
+    html = (batch["out"] / "report.html").read_text()
+    assert "data:image/png;base64," in html and "alt=" in html
+    assert "discrimination" in html.lower() and "l1_penalty_values" in html
+    assert "h_exit" in html and "Rejected" in html
+
+
+def test_a_rerun_is_idempotent(tmp_path):
+    subs = build_cohort(tmp_path / "subs", ["alice", "bob", "h_duplicated"])
+    db = f"sqlite:///{tmp_path / 'gb.db'}"
+    first = run_cli(subs, tmp_path / "out1", db, "--assignment", A, "--jobs", "3")
+    second = run_cli(subs, tmp_path / "out2", db, "--assignment", A, "--jobs", "3")
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert read_cells(tmp_path / "out1") == read_cells(tmp_path / "out2")
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db, course_id="regularization") as gb:
+        assert len(gb.assignment_submissions(A)) == 3
+        assert len(gb.students) == 3
+
+
+def test_dask_cluster_gives_the_same_grades(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    subs = build_cohort(tmp_path / "subs", ["alice", "bob", "h_inserted"])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        proc = run_cli(subs, tmp_path / "dask", f"sqlite:///{tmp_path / 'd.db'}", "--assignment", A,
+                       "--scheduler", cluster.scheduler_address)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Dask scheduler" in proc.stdout
+    local = run_cli(subs, tmp_path / "local", f"sqlite:///{tmp_path / 'l.db'}", "--assignment", A, "--jobs", "2")
+    assert totals(tmp_path / "dask") == totals(tmp_path / "local")
+
+
+def test_postgresql_gradebook(tmp_path):
+    from postgres_server import pg_bin, postgres_server
+
+    if pg_bin() is None:
+        pytest.fail("PostgreSQL is not installed: run `make system-deps`")
+    subs = build_cohort(tmp_path / "subs", ["alice", "bob"])
+    with postgres_server() as url:
+        proc = run_cli(subs, tmp_path / "out", url, "--assignment", A, "--jobs", "2")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        from nbgrader.api import Gradebook
+
+        with Gradebook(url, course_id="regularization") as gb:
+            scores = {s.student.id: s.score for s in gb.assignment_submissions(A)}
+    assert scores == {"alice": max_score(), "bob": 0.0}
+
+
+def test_flat_lms_download(tmp_path):
+    subs = build_cohort(tmp_path / "subs", ["alice", "bob"])
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for sid in ("alice", "bob"):
+        src = subs / sid / A / "penalties.ipynb"
+        (flat / f"{A}_{sid}_attempt_2026-11-20-10-00-00_penalties.ipynb").write_bytes(src.read_bytes())
+    (flat / "notes.ipynb").write_text("{}")  # does not match the pattern: reported, not graded
+    proc = run_cli(flat, tmp_path / "out", f"sqlite:///{tmp_path / 'f.db'}", "--assignment", A, "--jobs", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert totals(tmp_path / "out") == {("alice", A): max_score(), ("bob", A): 0.0}
+    assert "notes.ipynb" in proc.stderr
+
+
+def test_bad_arguments_fail_with_a_message(tmp_path):
+    proc = run_cli(tmp_path / "nowhere", tmp_path / "out", f"sqlite:///{tmp_path / 'x.db'}")
+    assert proc.returncode == 2 and "Expected --submissions to be a folder" in proc.stderr
+    (tmp_path / "subs").mkdir()
+    proc = run_cli(tmp_path / "subs", tmp_path / "out", f"sqlite:///{tmp_path / 'x.db'}", "--assignment", "ps9")
+    assert proc.returncode == 2 and "ps9" in proc.stderr
