@@ -157,6 +157,20 @@ def _wrong_answers_then(code):
     return recipe
 
 
+def reference_answers(release, source):
+    """Every answer replaced by an import of the course's reference implementation."""
+    import graders
+
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        if is_answer(cell):
+            names = _defined(cell.source)
+            ours = [n for n in names if n in graders.__all__]
+            stubs = [f"def {n}(*args, **kwargs):\n    return 0" for n in names if n not in graders.__all__]
+            cell.source = "\n".join(([f"from graders import {', '.join(ours)}"] if ours else []) + stubs)
+    return nb
+
+
 def _defined(source):
     import re
 
@@ -181,7 +195,7 @@ HOSTILE = {
     "h_monkeypatch": _wrong_answers_then(
         "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
         "np.array_equal = lambda *a, **k: True"),
-    "h_reference": _wrong_answers_then("from graders import l1_penalty, l2_penalty, penalty_grad, soft_threshold"),
+    "h_reference": reference_answers,
     "h_reader": _with_answer_suffix(
         "import glob, os\nfor pattern in ['../../../solutions/*/*.ipynb', '/work/*/solutions/*/*.ipynb',\n"
         "                '/tmp/graders-tasks/*/gradebook.db', '../../../gradebook.db']:\n"

@@ -6,8 +6,9 @@ A hidden test cell in a ``solutions/`` notebook calls, for example::
     run_check("ps1_penalties:l2_values", l2_penalty)
 
 ``run_check`` serialises the student's function *by value* (cloudpickle) and
-runs the named check in a fresh Python process (``graders.checks._worker``)
-that imports NumPy and the reference implementations anew. Whatever the
+runs the named check in a fresh, isolated Python process (``python -I``,
+``graders.checks._worker``) that imports NumPy and the reference
+implementations anew. Whatever the
 notebook did to its own process (redefined ``np.allclose``, monkeypatched
 NumPy, replaced assertion helpers, planted modules in ``sys.modules``) has no
 effect there. The check compares the student's function with the ``graders``

@@ -1,9 +1,14 @@
 """Registry, runner and comparison tools for the hidden-test checks.
 
 Threat model: the checks defend against a notebook that tampers with its own
-process or namespace, and against functions that crash, loop or print; they
-are not a sandbox for deliberately malicious code (the grading pipeline's
-per-notebook time and memory limits are).
+process or namespace (patched NumPy, redefined helpers, modules planted in
+``sys.modules``, files such as ``numpy.py`` written next to the notebook,
+``PYTHON*`` variables), against answers that are the course's own reference
+implementation, and against functions that crash, loop, exit or print. They are
+not a sandbox for deliberately malicious code that rewrites the standard
+library in the kernel (``subprocess``, ``json``) to fake a result; the grading
+pipeline's per-notebook time and memory limits, and a look at the submission,
+are the answer to that.
 """
 from __future__ import annotations
 
@@ -55,33 +60,83 @@ def resolve(check_id: str) -> Callable:
 # --------------------------------------------------------------------------- #
 # Notebook side
 # --------------------------------------------------------------------------- #
-def _reference_user(obj) -> str | None:
+def _is_graders(value) -> str | None:
+    """The ``graders`` name of a module or of an object defined in ``graders``, else None."""
+    if isinstance(value, types.ModuleType):
+        return value.__name__ if value.__name__.split(".")[0] == "graders" else None
+    mod = getattr(value, "__module__", None)
+    if callable(value) and isinstance(mod, str) and mod.split(".")[0] == "graders":
+        return f"{mod}.{getattr(value, '__qualname__', type(value).__name__)}"
+    return None
+
+
+def _reference_user(obj, _depth: int = 0, _seen: set | None = None) -> str | None:
     """Name of the ``graders`` object that ``obj`` is or calls, if any.
 
     Submitting the course's own reference implementation (imported from
-    ``graders``) is not an answer.
+    ``graders``) is not an answer. Follows the globals a function uses, its
+    closure, its default arguments, nested functions, ``functools.partial`` and
+    the student's own helper functions (a few levels deep).
     """
-    if getattr(obj, "__module__", "") and str(obj.__module__).split(".")[0] == "graders":
-        return f"{obj.__module__}.{getattr(obj, '__qualname__', obj)}"
+    found = _is_graders(obj)
+    if found or _depth > 4:
+        return found
+    _seen = set() if _seen is None else _seen
+    if id(obj) in _seen:
+        return None
+    _seen.add(id(obj))
+    inner = getattr(obj, "func", None)  # functools.partial
+    if inner is not None and not isinstance(obj, types.FunctionType):
+        return _reference_user(inner, _depth + 1, _seen)
+    obj = getattr(obj, "__func__", obj)  # bound methods
     code = getattr(obj, "__code__", None)
-    globs = getattr(obj, "__globals__", {})
     if code is None:
         return None
-    seen, stack = set(), [code]
+    globs = getattr(obj, "__globals__", {}) or {}
+    values = [cell.cell_contents for cell in (getattr(obj, "__closure__", None) or ())
+              if _cell_is_set(cell)]
+    values += list(getattr(obj, "__defaults__", None) or ())
+    values += list((getattr(obj, "__kwdefaults__", None) or {}).values())
+    seen_code, stack = set(), [code]
     while stack:
         co = stack.pop()
-        if co in seen:
+        if co in seen_code:
             continue
-        seen.add(co)
-        for name in co.co_names:
-            value = globs.get(name)
-            if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "graders":
-                return value.__name__
-            mod = getattr(value, "__module__", None)
-            if callable(value) and isinstance(mod, str) and mod.split(".")[0] == "graders":
-                return f"{mod}.{getattr(value, '__qualname__', name)}"
+        seen_code.add(co)
+        values += [globs[name] for name in co.co_names if name in globs]
         stack.extend(c for c in co.co_consts if isinstance(c, types.CodeType))
+    for value in values:
+        found = _is_graders(value)
+        if found:
+            return found
+    for value in values:  # the student's helpers, and what they call
+        if isinstance(value, (types.FunctionType, types.MethodType)) or hasattr(value, "func"):
+            found = _reference_user(value, _depth + 1, _seen)
+            if found:
+                return found
     return None
+
+
+def _cell_is_set(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:  # an empty closure cell
+        return False
+    return True
+
+
+# The directory that holds this ``graders`` package (found by the notebook's fresh
+# import). The worker imports ``graders`` from exactly there.
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _worker_command() -> list[str]:
+    """``python -I`` (isolated: no PYTHON* variables, no user site, no current directory
+    on ``sys.path``), so that files a notebook writes next to itself (a ``numpy.py``, a
+    fake ``graders/``) or variables it sets cannot change what the worker imports."""
+    boot = (f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); "
+            f"from {__package__}._worker import main; sys.exit(main())")
+    return [sys.executable, "-I", "-c", boot]
 
 
 def run_check(check_id: str, *objects, timeout: float = DEFAULT_TIMEOUT) -> str:
@@ -102,19 +157,17 @@ def run_check(check_id: str, *objects, timeout: float = DEFAULT_TIMEOUT) -> str:
 
     token = secrets.token_hex(16)
     try:
-        payload = cloudpickle.dumps((token, check_id, objects))
+        payload = cloudpickle.dumps((token, check_id, cloudpickle.dumps(objects)))
     except Exception as exc:
         raise AssertionError(
             f"Your answer could not be captured for grading ({type(exc).__name__}: {exc}). "
             "Define it at the top level of the answer cell, using only plain Python and NumPy."
         ) from None
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "IPY"))}
-    env["PYTHONHASHSEED"] = "0"
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "IPY", "PYTHON"))}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", f"{__package__}._worker"],
-            input=payload, capture_output=True, timeout=timeout, env=env,
+            _worker_command(), input=payload, capture_output=True, timeout=timeout, env=env,
         )
     except subprocess.TimeoutExpired:
         raise AssertionError(

@@ -1,7 +1,7 @@
 """Runs one check in a fresh process: ``python -m graders.checks._worker`` < pickle.
 
 The notebook side (:func:`graders.checks.run_check`) sends ``(token, check_id,
-objects)`` on stdin; the result comes back as one stdout line that starts with
+cloudpickle.dumps(objects))`` on stdin; the result comes back as one stdout line that starts with
 the token, so nothing the student's code prints can be mistaken for it.
 """
 from __future__ import annotations
@@ -25,15 +25,41 @@ def _limit_memory() -> None:
 
 
 def main() -> int:
-    token, check_id, objects = pickle.loads(sys.stdin.buffer.read())
+    payload = sys.stdin.buffer.read()
     real_stdout = sys.stdout
-    from ._framework import CheckFailed, resolve
+    from ._framework import CheckFailed, _reference_user, resolve
 
-    fn = resolve(check_id)
+    # The header (token, check id) is read before the student's objects are rebuilt.
+    token, check_id, blob = pickle.loads(payload)
+    try:
+        fn = resolve(check_id)  # imports the check module and the references first
+    except Exception as exc:
+        _report(real_stdout, token, False, f"The check {check_id} could not be loaded "
+                f"({type(exc).__name__}: {exc}); please tell your instructor.")
+        return 0
+    # From here on student code may run: keep it away from the solutions, the gradebook
+    # and other submissions, as in the grading kernel (graders.pipeline.sandbox).
+    from graders.pipeline.sandbox import apply_from_environment
+
+    apply_from_environment()
     _limit_memory()
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink):
+            try:
+                objects = pickle.loads(blob)
+            except Exception as exc:
+                raise CheckFailed(
+                    f"Your answer could not be rebuilt in the grading process ({type(exc).__name__}: "
+                    f"{exc}). Use only Python, NumPy and the functions defined in this notebook."
+                ) from None
+            for obj in objects:  # again here, out of reach of anything the notebook patched
+                used = _reference_user(obj)
+                if used:
+                    raise CheckFailed(
+                        f"This answer uses the course's reference implementation ({used}) from "
+                        "the `graders` package. Write the function yourself; the checks compare "
+                        "it with the reference.")
             message = fn(*objects)
         result = {"passed": True, "message": message or f"{check_id} passed"}
     except CheckFailed as exc:
@@ -46,9 +72,13 @@ def main() -> int:
         result = {"passed": False,
                   "message": f"The check {check_id} itself failed ({type(exc).__name__}: {exc}); "
                              "please tell your instructor."}
-    real_stdout.write(token + json.dumps(result) + "\n")
-    real_stdout.flush()
+    _report(real_stdout, token, result["passed"], result["message"])
     return 0
+
+
+def _report(stream, token: str, passed: bool, message: str) -> None:
+    stream.write(token + json.dumps({"passed": passed, "message": message}) + "\n")
+    stream.flush()
 
 
 if __name__ == "__main__":
