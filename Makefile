@@ -18,12 +18,13 @@ export PYTHONHASHSEED := 0
 BOOK_FLAGS ?= -W -n --keep-going
 PYTEST_ARGS ?=
 
-.PHONY: book env test system-deps exercises clean help
+.PHONY: book env test system-deps exercises grade clean help
 
 help:
 	@echo "make book        set up .venv (first run) and build the book into _build/html"
 	@echo "make test        run all tests"
 	@echo "make exercises   regenerate exercises/ from solutions/ with nbgrader"
+	@echo "make grade       autograde the bundled demo cohort end to end (report in graders/work/demo/)"
 	@echo "make clean       remove build output (keeps .venv)"
 
 env: $(STAMP)
@@ -61,6 +62,13 @@ test: book system-deps
 
 exercises: $(STAMP)
 	$(BIN)/python -m graders.release
+
+# The bundled demo cohort, graded into its own gradebook (the course gradebook stays untouched).
+DEMO := graders/work/demo
+grade: $(STAMP)
+	@mkdir -p $(DEMO)
+	$(BIN)/python -m graders autograde --submissions graders/demo_cohort --out $(DEMO) \
+	  --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db
 
 clean:
 	rm -rf _build
