@@ -92,7 +92,7 @@ def _with_answer_suffix(code):
 def _with_extra_cell(code):
     def recipe(release, source):
         nb = filled_release(release, source)
-        nb.cells.append(nbformat.v4.new_code_cell(code))
+        nb.cells.append(nbformat.v4.new_code_cell(code, id="extra-cell"))
         return nb
     return recipe
 
@@ -121,7 +121,7 @@ def _delete_first_test(nb, graded):
 
 def _retype_first_test(nb, graded):
     cell = nb.cells[graded[0]]
-    nb.cells[graded[0]] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+    nb.cells[graded[0]] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata, id=cell.get("id"))
 
 
 def _duplicate_first_test(nb, graded):
@@ -131,8 +131,9 @@ def _duplicate_first_test(nb, graded):
 
 def _insert_cells(nb, graded):
     for i in reversed(graded[::3]):
-        nb.cells.insert(i, nbformat.v4.new_code_cell("# trying things out\nprint('checking my work')"))
-    nb.cells.insert(1, nbformat.v4.new_markdown_cell("My notes on this problem set."))
+        nb.cells.insert(i, nbformat.v4.new_code_cell("# trying things out\nprint('checking my work')",
+                                                     id=f"inserted-{i}"))
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell("My notes on this problem set.", id="inserted-notes"))
 
 
 def edited_tests(release, source):
