@@ -7,7 +7,6 @@ knobs under test are the real ones) and overrides only the paths.
 """
 from __future__ import annotations
 
-import copy
 import importlib.util
 import json
 import os
@@ -20,6 +19,10 @@ from pathlib import Path
 
 import nbformat
 
+from graders.notebooks import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION,  # noqa: F401 (re-exported)
+                               TOP_LEVEL_DEF, append_code, filled_release, is_answer, is_graded, nbgrader_meta,
+                               regions, without_markers)
+
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
@@ -27,10 +30,7 @@ MISCONCEPTIONS = Path(__file__).resolve().parent / "misconceptions"
 BIN = Path(sys.executable).parent
 TIMING_LINES: list[str] = []  # filled by the end-to-end test, printed by conftest.py
 
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 RUN_CHECK = re.compile(r"run_check\(\s*[\"']([\w.]+:[\w.]+)[\"']\s*((?:,\s*[A-Za-z_]\w*\s*)*)")
-TOP_LEVEL_DEF = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 
 
 # --------------------------------------------------------------------------- #
@@ -48,36 +48,6 @@ def source_notebooks(assignment: str) -> list[Path]:
 
 def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)
-
-
-def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def is_answer(cell) -> bool:
-    return bool(nbgrader_meta(cell).get("solution"))
-
-
-def is_graded(cell) -> bool:
-    return bool(nbgrader_meta(cell).get("grade"))
-
-
-def regions(source: str, begin: str, end: str) -> list[list[str]]:
-    """The lines between each ``begin``/``end`` marker pair."""
-    out, current = [], None
-    for line in source.splitlines():
-        if line.strip() == begin:
-            current = []
-        elif line.strip() == end and current is not None:
-            out.append(current)
-            current = None
-        elif current is not None:
-            current.append(line)
-    return out
-
-
-def without_markers(source: str, *markers: str) -> str:
-    return "\n".join(line for line in source.splitlines() if line.strip() not in markers)
 
 
 def visible_part(source: str) -> str:
@@ -150,35 +120,6 @@ def expected_messages(misconception: dict) -> dict[str, str]:
 # --------------------------------------------------------------------------- #
 # Building submissions
 # --------------------------------------------------------------------------- #
-def filled_release(release_nb, source_nb):
-    """The release notebook with every answer cell filled with the solution code:
-    what a student who solved everything submits."""
-    solutions = {nbgrader_meta(c)["grade_id"]: c for c in source_nb.cells if is_answer(c)}
-    nb = copy.deepcopy(release_nb)
-    for cell in nb.cells:
-        if is_answer(cell):
-            src = solutions[nbgrader_meta(cell)["grade_id"]].source
-            cell.source = without_markers(src, BEGIN_SOLUTION, END_SOLUTION)
-    return nb
-
-
-def append_code(nb, code: str, cell_id: str | None = None):
-    """Append ``code`` to the answer cell that defines its (last-defined) function."""
-    nb = copy.deepcopy(nb)
-    answers = [c for c in nb.cells if is_answer(c) and c.cell_type == "code"]
-    if cell_id is None:
-        names = TOP_LEVEL_DEF.findall(code)
-        targets = [c for c in answers if any(re.search(rf"^def\s+{n}\s*\(", c.source, re.MULTILINE)
-                                              for n in names)]
-        if not targets:
-            raise ValueError(f"No answer cell defines any of {names}.")
-        target = targets[-1]
-    else:
-        target = next(c for c in answers if nbgrader_meta(c)["grade_id"] == cell_id)
-    target.source = target.source.rstrip("\n") + "\n\n" + code.strip("\n") + "\n"
-    return nb
-
-
 def find_cell(nb, grade_id: str):
     return next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
 

@@ -18,7 +18,7 @@ import signal
 import threading
 from pathlib import Path
 
-from .task import Course, Limits, Submission, failure_result
+from .task import Course, Limits, failure_result
 
 
 class _Slot:
