@@ -32,7 +32,10 @@ def numerical_gradient(f, x, h=1e-6):
 @pytest.mark.parametrize("name", ["penalties", "dropout", "batchnorm", "early_stopping", ""])
 def test_docstring_examples_run(name):
     module = importlib.import_module(f"graders.{name}" if name else "graders")
-    result = doctest.testmod(module, extraglobs={"np": np})
+    # NumPy's default print options: other tests (notebook set-up cells) may have changed them.
+    with np.printoptions(precision=8, threshold=1000, edgeitems=3, linewidth=75, suppress=False,
+                         floatmode="maxprec", sign="-", legacy=False):
+        result = doctest.testmod(module, extraglobs={"np": np})
     assert result.attempted > 0 and result.failed == 0
 
 
