@@ -56,7 +56,8 @@ def _assignment_notebooks():
 
 # --------------------------------------------------------------------------- recipes
 # Each recipe takes (release, source) notebooks and returns the submitted notebook
-# (a NotebookNode), raw bytes (for broken files), or None (notebook not submitted).
+# (a NotebookNode), raw bytes (for broken files), or (file name, bytes) for a file
+# saved under another name. (Git keeps no empty folders, so every folder gets a file.)
 
 def correct(release, source):
     return filled_release(release, source)
@@ -102,8 +103,9 @@ def invalid_json(release, source):
     return text[: len(text) // 2].encode()  # an upload cut short
 
 
-def missing(release, source):
-    return None
+def misnamed(release, source):
+    """The notebook uploaded under another name: the expected one is missing."""
+    return "{name} (1).ipynb", nbformat.writes(filled_release(release, source)).encode()
 
 
 def _edit_graded(action):
@@ -184,7 +186,7 @@ HOSTILE = {
     "h_exit": _with_answer_suffix("import os\nos._exit(0)"),
     "h_print": _with_extra_cell("print('x' * 100_000_000)  # 100 MB"),
     "h_badjson": invalid_json,
-    "h_missing": missing,
+    "h_missing": misnamed,
     "h_deleted": _edit_graded(_delete_first_test),
     "h_edited": edited_tests,
     "h_retyped": _edit_graded(_retype_first_test),
@@ -240,10 +242,11 @@ def build(dest: Path = COHORT, only: list[str] | None = None) -> dict[str, dict[
             folder.mkdir(parents=True, exist_ok=True)
             for name, release, source in notebooks[aid]:
                 made = recipe(release, source)
-                if made is None:
-                    continue
+                filename = f"{name}.ipynb"
+                if isinstance(made, tuple):  # (file name pattern, bytes)
+                    filename, made = made[0].format(name=name), made[1]
                 data = made if isinstance(made, bytes) else nbformat.writes(made).encode()
-                (folder / f"{name}.ipynb").write_bytes(data)
+                (folder / filename).write_bytes(data)
     unsafe = dest / UNSAFE_ID / "ps1_penalties"
     unsafe.mkdir(parents=True)
     name, release, source = notebooks["ps1_penalties"][0]
