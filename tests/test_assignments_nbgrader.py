@@ -22,7 +22,6 @@ Set NBGRADER_TEST_ASSIGNMENTS=ps1_penalties,... to run only some assignments.
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import time

@@ -9,7 +9,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor  # enabl
 from nbgrader.preprocessors import Execute
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Dict, Integer, Type
+from traitlets import Dict, Integer
 
 from .sandbox import TRUNCATED
 
@@ -38,8 +38,6 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 class SandboxedExecute(Execute):
     """nbgrader's Execute, with every notebook run in a :class:`SandboxedKernelManager` kernel."""
-
-    kernel_manager_class = Type(SandboxedKernelManager, config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager

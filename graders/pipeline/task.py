@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -100,9 +100,6 @@ class GradeResult:
     @property
     def max_score(self) -> float:
         return sum(c.max_score for c in self.cells)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _config(root: Path, course: Course, limits: Limits, sandbox_env: dict):
