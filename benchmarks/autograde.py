@@ -1,6 +1,6 @@
 """Parallel pipeline vs plain sequential nbgrader, on the same submissions, in one run.
 
-    .venv/bin/python benchmarks/autograde.py [--jobs N]
+    .venv/bin/python benchmarks/autograde.py [--jobs N] [--copies K]
 
 Grades the well-behaved part of the demo cohort (graders/demo_cohort: correct,
 untouched, partial and misconception submissions; the hostile ones are left out
@@ -8,7 +8,13 @@ because their time limits, not grading speed, would dominate) twice:
 
 * baseline: ``nbgrader autograde <assignment>``, one call per assignment, sequentially,
   in a scratch course folder (what an instructor runs without this repository's tools);
-* pipeline: ``python -m graders autograde --jobs N`` (which also generates feedback).
+* pipeline: ``python -m graders autograde --jobs N``, timed as a whole: preparing the
+  assignments, grading, feedback and the report (the baseline's ``generate_assignment``
+  is not timed, and it writes no feedback).
+
+``--copies K`` grades a class K times as large: each submission is also handed in under
+K - 1 more student ids (a real class has far more than the demo's 9 well-behaved students,
+and fixed costs such as preparing the assignments then weigh less).
 
 NumPy assignments (ps1-ps4) and the Keras assignment (ps5) are timed separately, and
 the speed-up of the pipeline over the baseline is printed for each.
@@ -32,22 +38,23 @@ from graders.pipeline import ensure_alembic_on_path  # noqa: E402
 WELL_BEHAVED = ["alice", "bob", "carol", "m01", "m02", "m03", "m04", "m05", "m06"]
 
 
-def copy_cohort(dest: Path, assignments: list[str]) -> int:
+def copy_cohort(dest: Path, assignments: list[str], copies: int) -> int:
     count = 0
     for sid in WELL_BEHAVED:
         for aid in assignments:
             src = ROOT / "graders" / "demo_cohort" / sid / aid
             if src.is_dir():
-                shutil.copytree(src, dest / sid / aid)
-                count += len(list(src.glob("*.ipynb")))
+                for k in range(copies):
+                    shutil.copytree(src, dest / (sid if k == 0 else f"{sid}-{k + 1}") / aid)
+                    count += len(list(src.glob("*.ipynb")))
     return count
 
 
-def baseline(work: Path, assignments: list[str]) -> float:
+def baseline(work: Path, assignments: list[str], copies: int) -> float:
     """Plain nbgrader: generate_assignment, then autograde each assignment, one after the other."""
     course = work / "baseline"
     (course / "submitted").mkdir(parents=True)
-    copy_cohort(course / "submitted", assignments)
+    copy_cohort(course / "submitted", assignments, copies)
     (course / "source").symlink_to(ROOT / "solutions")
     common = [f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url=sqlite:///{course / 'gb.db'}",
               "--CourseDirectory.course_id=regularization", "--Execute.timeout=120", "--log-level=ERROR"]
@@ -61,15 +68,13 @@ def baseline(work: Path, assignments: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def pipeline(work: Path, assignments: list[str], jobs: int) -> float:
+def pipeline(work: Path, assignments: list[str], jobs: int, copies: int) -> float:
     subs = work / "pipeline-submissions"
-    copy_cohort(subs, assignments)
+    copy_cohort(subs, assignments, copies)
     args = [sys.executable, "-m", "graders", "autograde", "--submissions", str(subs), "--out", str(work / "out"),
             "--db", f"sqlite:///{work / 'pipeline.db'}", "--jobs", str(jobs), "--no-progress"]
     for aid in assignments:
         args += ["--assignment", aid]
-    # Preparing the assignments (generate_assignment) is set-up for both: timed separately by the CLI
-    # itself; here the whole command is timed, so the comparison is conservative for the pipeline.
     start = time.perf_counter()
     subprocess.run(args, cwd=ROOT, check=True, capture_output=True)
     return time.perf_counter() - start
@@ -78,17 +83,19 @@ def pipeline(work: Path, assignments: list[str], jobs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=(os.cpu_count() or 1) + 2)
+    parser.add_argument("--copies", type=int, default=1, help="hand each submission in K times (default 1)")
     args = parser.parse_args()
     ensure_alembic_on_path()
     groups = {"NumPy (ps1-ps4)": ["ps1_penalties", "ps2_dropout", "ps3_early_stopping", "ps4_batchnorm"],
               "Keras (ps5)": ["ps5_keras"]}
-    print(f"{os.cpu_count()} cores; pipeline with --jobs {args.jobs}")
+    print(f"{os.cpu_count()} cores; pipeline with --jobs {args.jobs}; "
+          f"{len(WELL_BEHAVED) * args.copies} students ({args.copies} x the demo's well-behaved ones)")
     rows = []
     for label, assignments in groups.items():
         with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
-            n = copy_cohort(Path(tmp) / "count", assignments)
-            base = baseline(Path(tmp), assignments)
-            ours = pipeline(Path(tmp), assignments, args.jobs)
+            n = copy_cohort(Path(tmp) / "count", assignments, args.copies)
+            base = baseline(Path(tmp), assignments, args.copies)
+            ours = pipeline(Path(tmp), assignments, args.jobs, args.copies)
         rows.append((label, n, base, ours))
         print(f"{label:16s} {n:3d} notebooks | sequential nbgrader {base:7.1f} s ({base / n:5.1f} s/notebook) | "
               f"pipeline {ours:7.1f} s ({ours / n:5.1f} s/notebook) | speed-up {base / ours:4.2f}x", flush=True)

@@ -13,7 +13,7 @@ import pytest
 
 import graders
 from graders.checks import CheckFailed, run_check
-from graders.checks._framework import REGISTRY, resolve
+from graders.checks._framework import REGISTRY, _check_server, resolve, stop_check_server
 
 from nbgrader_course import expected_messages, graded_cells, misconception_modules, read, solution_namespace, \
     source_notebooks, visible_part
@@ -257,6 +257,7 @@ def test_worker_ignores_files_planted_in_the_working_directory(tmp_path, monkeyp
     (tmp_path / "graders" / "__init__.py").write_text("raise SystemExit('planted graders imported')\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    stop_check_server()  # the next check starts a server here, next to the planted files
     message = run_check("ps3_early_stopping:early_stopping_edge_cases", _solution("ps3_early_stopping", "early_stopping"))
     assert "ValueError" in message
 
@@ -281,3 +282,57 @@ def test_run_check_survives_functions_that_print_exit_or_hang():
 
     with pytest.raises(AssertionError, match="did not finish"):
         run_check("ps3_early_stopping:early_stopping_edge_cases", hangs, timeout=5)
+
+
+def test_a_check_cannot_tamper_with_the_next_one():
+    """Each check runs in its own child of the check server: patches made by one student
+    function (to NumPy, to the references, to the checks) are gone for the next check."""
+    def early_stopping(val_losses, patience, min_delta=0.0):
+        import numpy
+        import graders
+        numpy.allclose = lambda *a, **k: True
+        graders.early_stopping = lambda *a, **k: (None, None)
+        raise ValueError("tampered")
+
+    with pytest.raises(AssertionError):
+        run_check("ps3_early_stopping:early_stopping_patience", early_stopping)
+    correct = _solution("ps3_early_stopping", "early_stopping")
+    assert "Keras" in run_check("ps3_early_stopping:early_stopping_patience", correct)
+
+    def wrong(val_losses, patience, min_delta=0.0):
+        return 0, 0.0
+
+    with pytest.raises(AssertionError):
+        run_check("ps3_early_stopping:early_stopping_patience", wrong)
+
+
+def test_the_check_server_is_reused_and_replaced_when_it_dies():
+    correct = _solution("ps3_early_stopping", "early_stopping")
+    run_check("ps3_early_stopping:early_stopping_patience", correct)
+    first = _check_server()
+    run_check("ps3_early_stopping:early_stopping_patience", correct)
+    assert _check_server() is first, "one server per process, not one per check"
+    first.kill()
+    first.wait()
+    assert "Keras" in run_check("ps3_early_stopping:early_stopping_patience", correct)
+    assert _check_server() is not first
+
+
+def test_an_interrupted_check_leaves_no_stale_reply(monkeypatch):
+    """A cell timeout interrupts the kernel mid-check: the next check must get its own reply."""
+    from graders.checks import _framework
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    correct = _solution("ps3_early_stopping", "early_stopping")
+    with monkeypatch.context() as m:
+        m.setattr(_framework.select, "select", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            run_check("ps3_early_stopping:early_stopping_patience", correct)
+
+    def wrong(val_losses, patience, min_delta=0.0):
+        return 0, 0.0
+
+    with pytest.raises(AssertionError):  # not the pending "passed" reply of the interrupted check
+        run_check("ps3_early_stopping:early_stopping_patience", wrong)

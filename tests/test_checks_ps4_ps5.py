@@ -460,3 +460,48 @@ def test_ps5_run_check_in_a_worker():
         [m["name"] for m in MISCONCEPTIONS[PS5].MISCONCEPTIONS].index("batchnorm_after_activation")]["code"])
     with pytest.raises(AssertionError, match="after the activation"):
         run_check(f"{PS5}:batchnorm_model", buggy["build_batchnorm_model"])
+
+
+@keras_mark
+def test_the_check_server_can_keep_tensorflow_loaded_and_still_fork():
+    """The check server forks each check from a template process, which is safe only while
+    that process has a single thread. With the thread settings the server runs under,
+    importing TensorFlow and the ps5 checks must start no thread (else the server falls back
+    to a new process per check, which costs 4 CPU-seconds of TensorFlow import each time)."""
+    import os
+    import subprocess
+    import sys
+
+    from graders.pipeline.sandbox import SINGLE_THREAD_ENV
+
+    code = ("import os; import numpy, cloudpickle, graders, graders.checks.ps5_keras; "
+            "print(len(os.listdir('/proc/self/task')))")
+    env = {**os.environ, **SINGLE_THREAD_ENV, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == "1", out.stdout
+
+
+def test_checks_also_run_in_a_new_process_when_the_server_cannot_fork():
+    """The fallback path of the check server (a new ``python -I`` process per check)."""
+    import os
+
+    import cloudpickle
+
+    from graders.checks._server import run_in_new_process
+
+    namespace = _namespace(PS4)
+    ok = run_in_new_process(f"{PS4}:forward_training", cloudpickle.dumps((namespace["batchnorm_forward"],)), 60)
+    assert ok["passed"] and "Keras" in ok["message"], ok
+
+    def exits(*args, **kwargs):
+        os._exit(3)
+
+    crashed = run_in_new_process(f"{PS4}:forward_training", cloudpickle.dumps((exits,)), 60)
+    assert not crashed["passed"] and "exit code 3" in crashed["message"], crashed
+
+    def hangs(*args, **kwargs):
+        while True:
+            pass
+
+    hung = run_in_new_process(f"{PS4}:forward_training", cloudpickle.dumps((hangs,)), 3)
+    assert not hung["passed"] and "did not finish within 3 s" in hung["message"], hung

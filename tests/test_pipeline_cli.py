@@ -193,3 +193,30 @@ def test_bad_arguments_fail_with_a_message(tmp_path):
     (tmp_path / "subs").mkdir()
     proc = run_cli(tmp_path / "subs", tmp_path / "out", f"sqlite:///{tmp_path / 'x.db'}", "--assignment", "ps9")
     assert proc.returncode == 2 and "ps9" in proc.stderr
+
+
+def test_the_empty_gradebook_is_the_one_nbgrader_makes(tmp_path):
+    """course.empty_gradebook skips nbgrader's `alembic heads` subprocess; the result must not differ."""
+    import sqlite3
+
+    from nbgrader.api import Gradebook
+
+    from graders.pipeline import ensure_alembic_on_path
+    from graders.pipeline.course import empty_gradebook
+
+    ensure_alembic_on_path()
+    ours = tmp_path / "ours.db"
+    ours.write_bytes(empty_gradebook("regularization"))
+    theirs = tmp_path / "theirs.db"
+    with Gradebook(f"sqlite:///{theirs}", course_id="regularization"):
+        pass
+
+    def contents(path):
+        with sqlite3.connect(path) as db:
+            schema = sorted(db.execute("SELECT type, name, sql FROM sqlite_master").fetchall(), key=str)
+            version = db.execute("SELECT version_num FROM alembic_version").fetchall()
+            courses = db.execute("SELECT id FROM course").fetchall()
+        return schema, version, courses
+
+    assert contents(ours) == contents(theirs)
+    assert contents(ours)[1] and contents(ours)[2] == [("regularization",)]

@@ -6,12 +6,13 @@ A hidden test cell in a ``solutions/`` notebook calls, for example::
     run_check("ps1_penalties:l2_values", l2_penalty)
 
 ``run_check`` serialises the student's function *by value* (cloudpickle) and
-runs the named check in a fresh, isolated Python process (``python -I``,
-``graders.checks._worker``) that imports NumPy and the reference
-implementations anew. Whatever the
-notebook did to its own process (redefined ``np.allclose``, monkeypatched
-NumPy, replaced assertion helpers, planted modules in ``sys.modules``) has no
-effect there. The check compares the student's function with the ``graders``
+runs the named check in a fresh process: the kernel's check server
+(``graders.checks._server``, an isolated ``python -I`` started once per kernel)
+forks a child from a clean template that imported NumPy and the reference
+implementations before any student code existed. Whatever the notebook did to
+its own process (redefined ``np.allclose``, monkeypatched NumPy, replaced
+assertion helpers, planted modules in ``sys.modules``) has no effect there, and
+one check cannot affect the next. The check compares the student's function with the ``graders``
 reference on randomised inputs and, when they differ, raises an
 ``AssertionError`` whose message names the likely mistake.
 

@@ -67,7 +67,7 @@ def autograde(args) -> int:
     from nbgrader.api import Gradebook
 
     from .collect import DEFAULT_FLAT_REGEX, collect_flat, collect_nbgrader_layout, is_flat
-    from .course import prepare_course
+    from .course import prepare_courses
     from .record import record
     from .report import write_cells_csv, write_grades_csv, write_report_html
     from .task import Limits
@@ -95,7 +95,9 @@ def autograde(args) -> int:
         Path(args.db[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
 
     print(f"Preparing {len(wanted)} assignment(s) with nbgrader generate_assignment ...", flush=True)
-    courses = {aid: prepare_course(aid, args.source, args.course_id, master_db_url=args.db) for aid in wanted}
+    prepared = time.perf_counter()
+    courses = prepare_courses(wanted, args.source, args.course_id, master_db_url=args.db)
+    print(f"Prepared in {time.perf_counter() - prepared:.1f} s.", flush=True)
     names = {aid: sorted(c.release) for aid, c in courses.items()}
     if flat:
         collected = collect_flat(args.submissions, wanted[0], names[wanted[0]], args.flat_regex or DEFAULT_FLAT_REGEX)

@@ -1,10 +1,16 @@
-"""Prepare what workers need to grade an assignment: its gradebook, source and release notebooks."""
+"""Prepare what workers need to grade an assignment: its gradebook, source and release notebooks.
+
+Everything is made by nbgrader's own ``generate_assignment`` (through its Python API, in
+this process). One cost is avoided: a brand-new nbgrader gradebook runs the ``alembic``
+program to stamp its schema version, a new Python process that imports nbgrader (about 5 s
+on the 2-core reference machine). Here the empty gradebook is made once per run, the way
+nbgrader's ``Gradebook`` makes one but with the schema version read in this process
+(0.3 s), and copied wherever a new gradebook is needed.
+"""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from .task import Course
@@ -12,46 +18,86 @@ from .task import Course
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def nbgrader_env() -> dict:
-    """The environment for an nbgrader subprocess: the venv's bin/ (alembic) on PATH."""
-    from . import ensure_alembic_on_path
+def empty_gradebook(course_id: str) -> bytes:
+    """The bytes of a new, empty nbgrader sqlite gradebook (schema, alembic stamp and course row).
 
-    ensure_alembic_on_path()
-    return dict(os.environ)
+    What ``nbgrader.api.Gradebook`` does for a new database, except that the alembic head
+    comes from nbgrader's migration scripts read in this process instead of from the
+    ``alembic heads`` program (``tests/test_pipeline_cli.py`` checks the two agree).
+    """
+    import nbgrader
+    from alembic.script import ScriptDirectory
+    from nbgrader.api import Base, Gradebook
+    from sqlalchemy import create_engine, text
+
+    head = ScriptDirectory(str(Path(nbgrader.__file__).parent / "alembic")).get_current_head()
+    with tempfile.TemporaryDirectory(prefix="graders-empty-") as tmp:
+        db = Path(tmp) / "gradebook.db"
+        engine = create_engine(f"sqlite:///{db}", future=True)
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL);"))
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head);"), {"head": head})
+        engine.dispose()
+        with Gradebook(f"sqlite:///{db}", course_id=course_id):  # adds the course row
+            pass
+        return db.read_bytes()
 
 
 def _generate(assignment: str, source_root: Path, course_id: str, db_url: str, workdir: Path) -> Path:
-    """``nbgrader generate_assignment`` from ``source_root`` into ``workdir/release`` and ``db_url``."""
+    """``generate_assignment`` from ``source_root`` into ``workdir/release`` and the gradebook ``db_url``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
     (workdir / "source").symlink_to(source_root.resolve(), target_is_directory=True)
-    cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-           f"--CourseDirectory.root={workdir}", "--CourseDirectory.source_directory=source",
-           "--CourseDirectory.release_directory=release", f"--CourseDirectory.course_id={course_id}",
-           f"--CourseDirectory.db_url={db_url}", "--log-level=WARN"]
-    proc = subprocess.run(cmd, cwd=workdir, env=nbgrader_env(), capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{proc.stdout}{proc.stderr}")
+    c = Config()
+    c.CourseDirectory.root = str(workdir)
+    c.CourseDirectory.source_directory = "source"
+    c.CourseDirectory.release_directory = "release"
+    c.CourseDirectory.course_id = course_id
+    c.CourseDirectory.db_url = db_url
+    api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy and nbformat chatter
+        outcome = api.generate_assignment(assignment, force=True, create=True)
+    if not outcome.get("success"):
+        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n"
+                           f"{outcome.get('log') or ''}{outcome.get('error') or ''}")
     return workdir / "release" / assignment
 
 
-def prepare_course(assignment: str, source_root: Path = ROOT / "solutions", course_id: str = "regularization",
-                   master_db_url: str | None = None) -> Course:
-    """Capture what workers need to grade ``assignment``, made by the real ``nbgrader generate_assignment``.
+def prepare_courses(assignments: list[str], source_root: Path = ROOT / "solutions",
+                    course_id: str = "regularization", master_db_url: str | None = None) -> dict[str, Course]:
+    """Capture what workers need to grade each assignment, made by the real ``generate_assignment``.
 
-    With ``master_db_url`` the assignment (its notebooks and graded cells) is also
+    With ``master_db_url`` each assignment (its notebooks and graded cells) is also
     registered in the course gradebook, where the results will be recorded.
     """
-    src = source_root / assignment
-    notebooks = sorted(src.glob("*.ipynb"))
-    if not notebooks:
-        raise ValueError(f"Expected notebooks in {src}. Received: an empty or missing folder.")
+    for assignment in assignments:
+        if not sorted((source_root / assignment).glob("*.ipynb")):
+            raise ValueError(f"Expected notebooks in {source_root / assignment}. "
+                             "Received: an empty or missing folder.")
+    empty = empty_gradebook(course_id)
+    if master_db_url and master_db_url.startswith("sqlite:///"):
+        master = Path(master_db_url[len("sqlite:///"):])
+        if not master.exists():  # start it from the empty gradebook: no second alembic run
+            master.parent.mkdir(parents=True, exist_ok=True)
+            master.write_bytes(empty)
+    courses = {}
     with tempfile.TemporaryDirectory(prefix="graders-course-") as tmp:
-        tmp = Path(tmp)
-        (tmp / "template").mkdir()
-        db = tmp / "template" / "gradebook.db"
-        release_dir = _generate(assignment, source_root, course_id, f"sqlite:///{db}", tmp / "template")
-        release = {p.stem: p.read_bytes() for p in sorted(release_dir.glob("*.ipynb"))}
-        if master_db_url:
-            (tmp / "master").mkdir()
-            _generate(assignment, source_root, course_id, master_db_url, tmp / "master")
-        return Course(assignment=assignment, course_id=course_id, gradebook=db.read_bytes(),
-                      source={p.stem: p.read_bytes() for p in notebooks}, release=release)
+        for assignment in assignments:
+            work = Path(tmp) / assignment
+            (work / "template").mkdir(parents=True)
+            db = work / "template" / "gradebook.db"
+            db.write_bytes(empty)
+            release_dir = _generate(assignment, source_root, course_id, f"sqlite:///{db}", work / "template")
+            if master_db_url:
+                (work / "master").mkdir()
+                _generate(assignment, source_root, course_id, master_db_url, work / "master")
+            courses[assignment] = Course(
+                assignment=assignment, course_id=course_id, gradebook=db.read_bytes(),
+                source={p.stem: p.read_bytes() for p in sorted((source_root / assignment).glob("*.ipynb"))},
+                release={p.stem: p.read_bytes() for p in sorted(release_dir.glob("*.ipynb"))})
+    return courses
+

@@ -1,7 +1,7 @@
 """Keep student code away from files it must not read, and from unbounded memory.
 
 Used by the grading kernel (``graders.pipeline.kernel``) and by the hidden-test
-worker (``graders.checks._worker``), the two places where student code runs.
+server's children (``graders.checks._server``), the two places where student code runs.
 
 * ``protect(paths)`` installs a Python audit hook (PEP 578) that refuses to open or
   list anything under the given folders and files (the solutions, the gradebook,
@@ -24,6 +24,11 @@ ACCESS_LOG_ENV = "GRADERS_ACCESS_LOG"  # where refused attempts are recorded
 MEMORY_ENV = "GRADERS_MEMORY_LIMIT"    # bytes
 FORBIDDEN_MESSAGE = "Reading course files is not allowed while grading"
 TRUNCATED = "output truncated by the grader"  # the note left where output was cut
+# One thread per process where student code runs: several submissions are graded at once, and
+# TensorFlow's and OpenBLAS's thread pools fighting over 2 cores cost ~20% more CPU than they save
+# (measured on ps5). A single-threaded check server can also fork safely (graders.checks._server).
+SINGLE_THREAD_ENV = {name: "1" for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                                              "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 _guard = threading.local()
 

@@ -24,7 +24,8 @@ import nbformat
 
 from .kernel import OUTPUT_LIMIT_ENV
 from .sanitize import Flag, sanitize
-from .sandbox import ACCESS_LOG_ENV, ALLOW_ENV, FORBIDDEN_MESSAGE, MEMORY_ENV, PROTECT_ENV, TRUNCATED
+from .sandbox import (ACCESS_LOG_ENV, ALLOW_ENV, FORBIDDEN_MESSAGE, MEMORY_ENV, PROTECT_ENV,
+                      SINGLE_THREAD_ENV, TRUNCATED)
 
 # Every task's private course folder lives under one parent that student code may not read,
 # so that a submission cannot look at another student's files graded at the same time.
@@ -182,9 +183,10 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
             MEMORY_ENV: str(limits.memory_bytes),
             OUTPUT_LIMIT_ENV: str(limits.max_output_chars),
             "PYTHONHASHSEED": "0",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TF_CPP_MIN_LOG_LEVEL": "3",  # nbgrader scores a cell 0 if it writes to stderr: TF logs errors such as "no CUDA driver" there
             "MPLBACKEND": "Agg",
             "PATH": os.environ.get("PATH", ""),
+            **SINGLE_THREAD_ENV,
         }
         config = _config(root, course, limits, sandbox_env)
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
