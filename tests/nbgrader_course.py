@@ -117,6 +117,15 @@ def expected_messages(misconception: dict) -> dict[str, str]:
     return {grade_id: message for grade_id in misconception["loses"]}
 
 
+def assert_loses_exactly_its_cells(results: dict[str, str], misconception: dict) -> None:
+    """``results`` (grade_id -> failure message, "" if passed) fail on exactly the cells the
+    misconception should lose, each with its diagnosis."""
+    failed = {k for k, v in results.items() if v}
+    assert failed == set(misconception["loses"]), {k: results[k] for k in failed}
+    for grade_id, substring in expected_messages(misconception).items():
+        assert substring in results[grade_id], (grade_id, results[grade_id])
+
+
 # --------------------------------------------------------------------------- #
 # Building submissions
 # --------------------------------------------------------------------------- #
