@@ -140,3 +140,11 @@ def test_no_page_loads_scripts_or_styles_from_the_network():
                     tag.startswith("<script") and re.search(r"src=\"https?://", tag)):
                 external.append(f"{page.relative_to(SITE)}: {tag}")
     assert not external, external
+
+
+def test_no_launch_button_points_at_a_file_its_service_cannot_open():
+    """The chapters are MyST markdown: Colab cannot open them, so no page offers a Colab launch."""
+    pages = [p for p in (ROOT / "_build" / "html" / "book").glob("*.html")]
+    assert pages
+    for page in pages:
+        assert "colab.research.google.com" not in page.read_text(encoding="utf-8"), page.name
