@@ -136,13 +136,24 @@ _SERVER_SLOT = "_graders_check_server"
 _REPLY_GRACE = 30.0  # the server enforces the check's timeout itself; this covers the server
 
 
-def _server_command() -> list[str]:
-    """``python -I`` (isolated: no PYTHON* variables, no user site, no current directory
-    on ``sys.path``), so that files a notebook writes next to itself (a ``numpy.py``, a
-    fake ``graders/``) or variables it sets cannot change what the server imports."""
+def isolated_command(entry: str) -> list[str]:
+    """Run ``graders.checks._server.<entry>()`` in ``python -I`` (isolated: no PYTHON*
+    variables, no user site, no current directory on ``sys.path``), so that files a notebook
+    writes next to itself (a ``numpy.py``, a fake ``graders/``) or variables it sets cannot
+    change what that process imports."""
     boot = (f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); "
-            f"from {__package__}._server import main; sys.exit(main())")
+            f"from {__package__}._server import {entry}; sys.exit({entry}())")
     return [sys.executable, "-I", "-c", boot]
+
+
+def _server_command() -> list[str]:
+    return isolated_command("main")
+
+
+def reference_message(used: str) -> str:
+    """What a student is told when the answer is (or calls) the course's reference implementation."""
+    return (f"This answer uses the course's reference implementation ({used}) from the "
+            "`graders` package. Write the function yourself; the checks compare it with the reference.")
 
 
 def _check_server() -> subprocess.Popen:
@@ -203,10 +214,7 @@ def run_check(check_id: str, *objects, timeout: float = DEFAULT_TIMEOUT) -> str:
     for obj in objects:
         used = _reference_user(obj)
         if used:
-            raise AssertionError(
-                f"This answer uses the course's reference implementation ({used}) from the "
-                "`graders` package. Write the function yourself; the checks compare it with the reference."
-            )
+            raise AssertionError(reference_message(used))
     import cloudpickle
 
     try:

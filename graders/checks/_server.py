@@ -205,11 +205,11 @@ def run_in_new_process(check_id: str, blob: bytes, timeout: float) -> dict:
 
     token = secrets.token_hex(16)
     header = json.dumps({"check_id": check_id, "token": token}).encode("utf-8") + b"\n"
-    parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    command = [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {parent!r}); "
-               f"from {__package__}._server import exec_main; sys.exit(exec_main())"]
+    from ._framework import isolated_command
+
     try:
-        proc = subprocess.run(command, input=header + blob, capture_output=True, timeout=timeout)
+        proc = subprocess.run(isolated_command("exec_main"), input=header + blob, capture_output=True,
+                              timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         return _outcome(exc.stdout or b"", exc.stderr or b"", token, check_id, timeout, True, None)
     return _outcome(proc.stdout, proc.stderr[-STDERR_TAIL:], token, check_id, timeout, False, proc.returncode)
@@ -235,7 +235,7 @@ def _readable(open_fds: dict, wait: float) -> list[int]:
 
 def run_in_child(check_id: str, blob: bytes) -> dict:
     """Resolve the check, enter the sandbox, rebuild the student's objects, run the check."""
-    from ._framework import WORKER_MEMORY_BYTES, CheckFailed, _reference_user, resolve
+    from ._framework import WORKER_MEMORY_BYTES, CheckFailed, _reference_user, reference_message, resolve
 
     try:
         fn = resolve(check_id)  # imports the check module (and, for ps5, TensorFlow) first
@@ -261,10 +261,7 @@ def run_in_child(check_id: str, blob: bytes) -> dict:
             for obj in objects:  # again here, out of reach of anything the notebook patched
                 used = _reference_user(obj)
                 if used:
-                    raise CheckFailed(
-                        f"This answer uses the course's reference implementation ({used}) from "
-                        "the `graders` package. Write the function yourself; the checks compare "
-                        "it with the reference.")
+                    raise CheckFailed(reference_message(used))
             message = fn(*objects)
         return {"passed": True, "message": message or f"{check_id} passed"}
     except CheckFailed as exc:

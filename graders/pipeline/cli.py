@@ -91,9 +91,6 @@ def autograde(args) -> int:
         return _fail(f"Expected assignments from {args.source} ({', '.join(known)}). Received: {', '.join(unknown)}")
     if not wanted:
         return _fail(f"no submissions of any known assignment ({', '.join(known)}) in {args.submissions}")
-    if args.db.startswith("sqlite:///"):
-        Path(args.db[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-
     print(f"Preparing {len(wanted)} assignment(s) with nbgrader generate_assignment ...", flush=True)
     prepared = time.perf_counter()
     courses = prepare_courses(wanted, args.source, args.course_id, master_db_url=args.db)

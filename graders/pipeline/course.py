@@ -74,8 +74,9 @@ def prepare_courses(assignments: list[str], source_root: Path = ROOT / "solution
     With ``master_db_url`` each assignment (its notebooks and graded cells) is also
     registered in the course gradebook, where the results will be recorded.
     """
-    for assignment in assignments:
-        if not sorted((source_root / assignment).glob("*.ipynb")):
+    sources = {aid: sorted((source_root / aid).glob("*.ipynb")) for aid in assignments}
+    for assignment, notebooks in sources.items():
+        if not notebooks:
             raise ValueError(f"Expected notebooks in {source_root / assignment}. "
                              "Received: an empty or missing folder.")
     empty = empty_gradebook(course_id)
@@ -97,7 +98,7 @@ def prepare_courses(assignments: list[str], source_root: Path = ROOT / "solution
                 _generate(assignment, source_root, course_id, master_db_url, work / "master")
             courses[assignment] = Course(
                 assignment=assignment, course_id=course_id, gradebook=db.read_bytes(),
-                source={p.stem: p.read_bytes() for p in sorted((source_root / assignment).glob("*.ipynb"))},
+                source={p.stem: p.read_bytes() for p in sources[assignment]},
                 release={p.stem: p.read_bytes() for p in sorted(release_dir.glob("*.ipynb"))})
     return courses
 
