@@ -20,10 +20,10 @@ def build_cohort(dest: Path, students: list[str]) -> Path:
     return dest
 
 
-def run_cli(submissions: Path, out: Path, db: str, *extra: str, timeout: int = 1500):
+def run_cli(submissions: Path, out: Path, db: str, *extra: str, timeout: int = 1500, env: dict | None = None):
     cmd = [sys.executable, "-m", "graders", "autograde", "--submissions", str(submissions), "--out", str(out),
            "--db", db, "--no-progress", *extra]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def read_cells(out: Path) -> list[dict]:

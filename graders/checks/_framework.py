@@ -1,15 +1,15 @@
 """Registry, runner and comparison tools for the hidden-test checks.
 
-Threat model: the checks defend against a notebook that tampers with its own
-process or namespace (patched NumPy, redefined helpers, modules planted in
-``sys.modules``, files such as ``numpy.py`` written next to the notebook,
-``PYTHON*`` variables), against answers that are the course's own reference
-implementation, and against functions that crash, loop, exit or print. They are
-not a sandbox for deliberately malicious code that rewrites the standard
-library in the kernel (``subprocess``, ``json``) or the kernel's handle on its check
-server (``sys.modules["_graders_check_server"]``) to fake a result; the grading
-pipeline's per-notebook time and memory limits, and a look at the submission,
-are the answer to that.
+Threat model: the checks run in a process the notebook does not control, so a notebook
+that tampers with its own process or namespace (patched NumPy, redefined helpers, modules
+planted in ``sys.modules``, files such as ``numpy.py`` written next to the notebook,
+``PYTHON*`` variables) changes nothing in them; answers that are the course's own reference
+implementation are detected; functions that crash, loop, exit or print are reported. What the
+kernel does with a check's reply cannot change a grade while grading: the grading pipeline
+starts the check server itself (``GRADERS_CHECK_SOCKET``) and takes the verdicts from it
+directly (``graders.pipeline.verdicts``). Outside the pipeline (a student's own kernel, plain
+nbgrader) ``run_check`` starts a local server, and its result is only as trustworthy as the
+kernel that reports it.
 """
 from __future__ import annotations
 
@@ -105,6 +105,8 @@ def _reference_user(obj, _depth: int = 0, _seen: set | None = None) -> str | Non
         if co in seen_code:
             continue
         seen_code.add(co)
+        if "graders" in co.co_names:  # ``import graders`` inside the function body
+            return "graders (imported inside the function)"
         values += [globs[name] for name in co.co_names if name in globs]
         stack.extend(c for c in co.co_consts if isinstance(c, types.CodeType))
     for value in values:
@@ -186,12 +188,37 @@ def stop_check_server() -> None:
         proc.wait()
 
 
+CHECK_SOCKET_ENV = "GRADERS_CHECK_SOCKET"  # set by the grading pipeline: its check server's socket
+
+
+def _request(check_id: str, blob: bytes, timeout: float) -> bytes:
+    header = json.dumps({"check_id": check_id, "timeout": timeout}).encode("utf-8") + b"\n"
+    return header + struct.pack(">Q", len(blob)) + blob
+
+
+def _ask_grader(path: str, check_id: str, blob: bytes, timeout: float) -> dict | None:
+    """While grading: ask the grader's check server (which records the verdict for the grader)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(timeout + _REPLY_GRACE)
+        try:
+            conn.connect(path)
+            conn.sendall(_request(check_id, blob, timeout))
+            line = conn.makefile("rb").readline()
+        except OSError:
+            return None
+    return json.loads(line) if line else None
+
+
 def _ask_server(check_id: str, blob: bytes, timeout: float) -> dict | None:
     """Send one request; the reply, or None if the server died or did not answer."""
+    path = os.environ.get(CHECK_SOCKET_ENV)
+    if path:
+        return _ask_grader(path, check_id, blob, timeout)
     proc = _check_server()
     try:
-        header = json.dumps({"check_id": check_id, "timeout": timeout}).encode("utf-8") + b"\n"
-        proc.stdin.write(header + struct.pack(">Q", len(blob)) + blob)
+        proc.stdin.write(_request(check_id, blob, timeout))
         proc.stdin.flush()
         ready, _, _ = select.select([proc.stdout], [], [], timeout + _REPLY_GRACE)
         line = proc.stdout.readline() if ready else b""

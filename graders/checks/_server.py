@@ -39,6 +39,7 @@ import pickle
 import secrets
 import select
 import signal
+import socket
 import struct
 import sys
 import time
@@ -53,7 +54,12 @@ def _read_exactly(stream, size: int) -> bytes:
     return data
 
 
-def main() -> int:
+LISTEN_FD_ENV = "GRADERS_CHECK_LISTEN_FD"  # grading mode: the listening socket the grader made
+MAX_REQUEST_BYTES = 256 * 1024**2
+_close_in_child: list[int] = []  # descriptors a check's child must not inherit (see run_forked)
+
+
+def _preload_template() -> None:
     import cloudpickle  # noqa: F401  (preloaded for the children)
     import numpy  # noqa: F401
 
@@ -65,23 +71,118 @@ def main() -> int:
     # An interrupt of the kernel reaches its whole process group: the child running the check
     # stops (default handler, restored after fork); the template waits for the kernel's decision.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and os.path.isdir("/proc/self/task")
+
+
+def main() -> int:
+    """Local mode (a student's own kernel, plain nbgrader): requests on stdin, replies on stdout."""
+    _preload_template()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    can_fork = hasattr(os, "fork") and os.path.isdir("/proc/self/task")
+    can_fork = _can_fork()
     while True:
-        header = stdin.readline()
-        if not header:
-            return 0  # the kernel has gone: so do we
         try:
-            request = json.loads(header)
-            (size,) = struct.unpack(">Q", _read_exactly(stdin, 8))
-            blob = _read_exactly(stdin, size)
+            check_id, timeout, blob = _read_request(stdin)
         except EOFError:
-            return 0
-        check_id, timeout = str(request["check_id"]), float(request["timeout"])
+            return 0  # the kernel has gone: so do we
         can_fork = can_fork and _preload(check_id)
         result = run_forked(check_id, blob, timeout) if can_fork else run_in_new_process(check_id, blob, timeout)
         stdout.write(json.dumps(result).encode("utf-8") + b"\n")
         stdout.flush()
+
+
+def _read_request(stream) -> tuple[str, float, bytes]:
+    header = stream.readline(65536)
+    if not header:
+        raise EOFError("no request")
+    try:
+        request = json.loads(header)
+        check_id, timeout = str(request["check_id"]), float(request["timeout"])
+    except (ValueError, KeyError, TypeError):
+        raise EOFError("not a check request") from None
+    (size,) = struct.unpack(">Q", _read_exactly(stream, 8))
+    if size > MAX_REQUEST_BYTES:
+        raise EOFError("request too large")
+    return check_id, min(max(timeout, 1.0), 600.0), _read_exactly(stream, size)
+
+
+def serve_verdicts() -> int:
+    """Grading mode: the grader drives this server, and only the grader learns the verdicts.
+
+    Started by the grader (``graders.pipeline.verdicts``), in a sandbox of its own, not by the
+    notebook. Check requests come from the kernel on a listening Unix socket (one request per
+    connection); the grader says on stdin which graded cell the kernel is running
+    (``{"op": "begin", "notebook": ..., "cell": ...}``) and, when the cell is done
+    (``{"op": "end"}``), receives on stdout every verdict recorded while that cell ran: check id,
+    pass or fail, the message, and the names of the objects the check received. The kernel
+    only gets each check's message back, for the student to read; what it does with it, or
+    whether it asks at all, cannot change a verdict.
+    """
+    from graders.pipeline.isolation import enter_from_environment
+
+    enter_from_environment()
+    listener = socket.socket(fileno=int(os.environ.pop(LISTEN_FD_ENV)))
+    _preload_template()
+    _not_dumpable()
+    control_in, control_out = sys.stdin.buffer, sys.stdout.buffer
+    _close_in_child.append(listener.fileno())
+    can_fork = _can_fork()
+    cell, recorded = None, []
+    while True:
+        ready, _, _ = select.select([control_in, listener], [], [])
+        if control_in in ready:
+            line = control_in.readline()
+            if not line:
+                return 0  # the grader has gone
+            message = json.loads(line)
+            if message.get("op") == "begin":
+                cell, recorded = {"notebook": message["notebook"], "cell": message["cell"]}, []
+                reply = {"ok": True}
+            else:
+                reply, cell, recorded = {"verdicts": recorded}, None, []
+            control_out.write(json.dumps(reply).encode("utf-8") + b"\n")
+            control_out.flush()
+        if listener in ready:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(10)  # a kernel that sends half a request only delays itself
+                _close_in_child.append(conn.fileno())
+                try:
+                    check_id, timeout, blob = _read_request(conn.makefile("rb"))
+                except (EOFError, OSError, struct.error):
+                    continue
+                finally:
+                    _close_in_child.remove(conn.fileno())
+                can_fork = can_fork and _preload(check_id)
+                _close_in_child.append(conn.fileno())
+                try:
+                    result = (run_forked(check_id, blob, timeout) if can_fork
+                              else run_in_new_process(check_id, blob, timeout))
+                finally:
+                    _close_in_child.remove(conn.fileno())
+                if cell is not None:
+                    recorded.append({**cell, "check_id": check_id, **result})
+                try:
+                    conn.sendall(json.dumps({"passed": result["passed"], "message": result["message"]})
+                                 .encode("utf-8") + b"\n")
+                except OSError:
+                    pass
+
+
+def _not_dumpable() -> None:
+    """No process of this sandbox (a check's child running student code) may open this one's
+    /proc/PID/fd or ptrace it: the control pipe to the grader stays the server's alone."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
+    except (OSError, AttributeError):
+        pass
 
 
 def _threads() -> int:
@@ -127,6 +228,11 @@ def run_forked(check_id: str, blob: bytes, timeout: float) -> dict:
 def _child_setup(err_w: int) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     _die_with_parent()
+    for fd in _close_in_child:  # the grader's control pipe is 0/1 (replaced below); these are the sockets
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)  # the request stream is the template's, not the student's
     os.dup2(devnull, 1)
@@ -234,7 +340,16 @@ def _readable(open_fds: dict, wait: float) -> list[int]:
 
 
 def run_in_child(check_id: str, blob: bytes) -> dict:
-    """Resolve the check, enter the sandbox, rebuild the student's objects, run the check."""
+    """Resolve the check, enter the sandbox, rebuild the student's objects, run the check.
+
+    The result says what the check received (the names of the objects), so that the grader
+    can tell the answer the hidden test passed from anything else a notebook might send."""
+    received: list[str] = []
+    result = _run_check_in_child(check_id, blob, received)
+    return {**result, "received": received}
+
+
+def _run_check_in_child(check_id: str, blob: bytes, received: list[str]) -> dict:
     from ._framework import WORKER_MEMORY_BYTES, CheckFailed, _reference_user, reference_message, resolve
 
     try:
@@ -258,6 +373,7 @@ def run_in_child(check_id: str, blob: bytes) -> dict:
                     f"Your answer could not be rebuilt in the grading process ({type(exc).__name__}: "
                     f"{exc}). Use only Python, NumPy and the functions defined in this notebook."
                 ) from None
+            received.extend(str(getattr(obj, "__name__", type(obj).__name__)) for obj in objects)
             for obj in objects:  # again here, out of reach of anything the notebook patched
                 used = _reference_user(obj)
                 if used:

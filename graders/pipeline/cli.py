@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--submission-timeout", type=int, default=900,
                    help="hard limit in seconds for one submission (local workers; default: %(default)s)")
     a.add_argument("--memory-limit", type=float, default=8.0, help="GiB of address space per kernel (default: 8)")
+    a.add_argument("--sandbox", choices=["auto", "bwrap", "landlock"], default="auto",
+                   help="operating-system sandbox for student code: bubblewrap (namespaces), Landlock, or auto "
+                        "(bwrap where it works, else Landlock); grading is refused if none works (default: auto)")
+    a.add_argument("--no-sandbox", action="store_true",
+                   help="DANGEROUS: run student code unconfined, as you (only for trusted notebooks)")
     a.add_argument("--flat-regex", default=None,
                    help="named regex for flat LMS file names (nbgrader FileNameCollectorPlugin.named_regexp)")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -91,6 +96,16 @@ def autograde(args) -> int:
         return _fail(f"Expected assignments from {args.source} ({', '.join(known)}). Received: {', '.join(unknown)}")
     if not wanted:
         return _fail(f"no submissions of any known assignment ({', '.join(known)}) in {args.submissions}")
+    from .isolation import SandboxUnavailable, choose
+
+    try:
+        sandbox = choose("none" if args.no_sandbox else args.sandbox)
+    except SandboxUnavailable as exc:
+        return _fail(str(exc))
+    if args.no_sandbox:
+        print("WARNING: --no-sandbox: student code runs unconfined, as you, with your files, processes and "
+              "network in reach. Use it only for trusted notebooks.", file=sys.stderr, flush=True)
+    print(f"Sandbox: {sandbox.description}.", flush=True)
     print(f"Preparing {len(wanted)} assignment(s) with nbgrader generate_assignment ...", flush=True)
     prepared = time.perf_counter()
     courses = prepare_courses(wanted, args.source, args.course_id, master_db_url=args.db)
@@ -107,7 +122,7 @@ def autograde(args) -> int:
         return _fail(f"no gradable submissions in {args.submissions}")
 
     limits = Limits(cell_timeout=args.cell_timeout, memory_bytes=int(args.memory_limit * 1024**3),
-                    submission_timeout=args.submission_timeout)
+                    submission_timeout=args.submission_timeout, sandbox=sandbox.name)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "logs").mkdir(exist_ok=True)
     if args.scheduler:
@@ -140,7 +155,8 @@ def autograde(args) -> int:
     write_cells_csv(args.out / "cells.csv", results)
     write_grades_csv(args.out / "grades.csv", args.db, args.course_id, wanted, sorted({r.student_id for r in results}))
     seconds = time.perf_counter() - start
-    write_report_html(args.out / "report.html", results, collected.rejected, seconds, collected.absent)
+    write_report_html(args.out / "report.html", results, collected.rejected, seconds, collected.absent,
+                      sandbox=sandbox.description)
     _summary(results, collected.rejected, seconds, args.out, collected.absent)
     return 0
 

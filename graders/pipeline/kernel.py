@@ -1,8 +1,10 @@
 """The kernel that runs students' notebooks during grading.
 
 ``python -m graders.pipeline.kernel -f CONNECTION_FILE`` is an ordinary IPython
-kernel, started after ``sandbox.apply_from_environment()`` has capped its memory and
-shut it out of the solutions, the gradebook and other students' files. It also caps
+kernel, started inside the submission's OS sandbox (``isolation``: bubblewrap, or
+Landlock rules it applies to itself before anything else), after
+``sandbox.apply_from_environment()`` has capped its memory and installed the audit hook
+that records attempts to open course files. It also caps
 what one cell may print (``GRADERS_OUTPUT_LIMIT`` characters), so that a notebook that
 prints 100 MB does not flood the grader: the excess is dropped inside the kernel,
 with a note. The grading pipeline starts submissions in this kernel through
@@ -11,6 +13,7 @@ with a note. The grading pipeline starts submissions in this kernel through
 import os
 import sys
 
+from graders.pipeline.isolation import enter_from_environment
 from graders.pipeline.sandbox import TRUNCATED, apply_from_environment
 
 OUTPUT_LIMIT_ENV = "GRADERS_OUTPUT_LIMIT"
@@ -42,6 +45,7 @@ def cap_output(shell, limit: int) -> None:
 
 
 def main() -> None:
+    enter_from_environment()  # the OS sandbox's Landlock rules, if that is the mechanism
     apply_from_environment()
     from ipykernel.kernelapp import IPKernelApp
 

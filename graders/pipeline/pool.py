@@ -62,6 +62,9 @@ class _Slot:
             except (ProcessLookupError, PermissionError):
                 pass
             self.proc.join(5)
+            from .isolation import kill_jails_of
+
+            kill_jails_of(self.proc.pid)  # its submission's sandboxes live in sessions of their own
         self.proc = None
 
     def stop(self):

@@ -18,30 +18,55 @@ HIDDEN_PLACEHOLDER = "# (hidden tests: their result is shown below)\n"
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """Starts ``graders.pipeline.kernel`` (memory cap, protected files) instead of plain ipykernel."""
+    """Starts ``graders.pipeline.kernel`` inside the submission's OS sandbox and jail.
 
-    sandbox_env = Dict({}, help="Environment for the kernel: what it may not read, its memory limit.").tag(config=True)
+    The kernel talks to nbgrader over jupyter_client's ``ipc`` transport (Unix sockets in the
+    submission's run folder, which is bound into the sandbox): TCP on loopback is gone with the
+    sandbox's network. Interrupts go as messages, since the kernel is in a PID namespace and a
+    session of its own. The launch command comes from ``graders.pipeline.task`` (per submission).
+    """
+
+    sandbox_env = Dict({}, help="The kernel's whole environment (nothing else of the grader's).").tag(config=True)
     python = Dict({}, help="{'executable': path to the Python that runs the kernel}").tag(config=True)
+    launch = Dict({}, help="{'sandbox': Sandbox, 'jail': Jail, 'writable': [...], 'cwd': str}: how to confine it"
+                  ).tag(config=True)
 
     @property
     def kernel_spec(self):
         import sys
 
         if self._kernel_spec is None:
-            self._kernel_spec = KernelSpec(
-                argv=[self.python.get("executable", sys.executable), "-m", "graders.pipeline.kernel",
-                      "-f", "{connection_file}"],
-                env=dict(self.sandbox_env), display_name="Python 3 (grading)", language="python",
-                resource_dir="")
+            argv = [self.python.get("executable", sys.executable), "-m", "graders.pipeline.kernel",
+                    "-f", "{connection_file}"]
+            launch = self.launch
+            if launch:
+                argv = launch["jail"].command(launch["sandbox"].command(argv, launch["writable"], dict(self.sandbox_env),
+                                                                        launch["cwd"]))
+            self._kernel_spec = KernelSpec(argv=argv, env={}, display_name="Python 3 (grading)", language="python",
+                                           resource_dir="", interrupt_mode="message" if launch else "signal")
         return self._kernel_spec
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's Execute, with every notebook run in a :class:`SandboxedKernelManager` kernel."""
+    """nbgrader's Execute, with every notebook run in a :class:`SandboxedKernelManager` kernel,
+    and each graded cell announced to the submission's check service (``verdicts``)."""
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
+
+    def preprocess_cell(self, cell, resources, index):
+        from . import verdicts
+
+        service = verdicts.ACTIVE
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") if cell.cell_type == "code" else None
+        if service is None or not gid:
+            return super().preprocess_cell(cell, resources, index)
+        service.begin(str((resources or self.resources or {}).get("unique_key", "")), gid)
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        finally:
+            service.end()
 
 
 class LimitOutputSize(Preprocessor):

@@ -86,7 +86,7 @@ def _histogram_png(scores: list[float], max_score: float, title: str) -> str:
 
 
 def write_report_html(path: Path, results: list[GradeResult], rejected: list[str], seconds: float,
-                      absent=()) -> None:
+                      absent=(), sandbox: str = "") -> None:
     esc = html.escape
     by_assignment = defaultdict(list)
     for r in results:
@@ -97,7 +97,9 @@ def write_report_html(path: Path, results: list[GradeResult], rejected: list[str
              "th{background:#f3f3f3}.low{color:#b00}.grid{display:flex;flex-wrap:wrap;gap:1em}</style></head><body>",
              "<h1>Grading report</h1>",
              f"<p>{len(results)} submissions of {len({r.student_id for r in results})} students, "
-             f"{len(by_assignment)} assignments, graded in {seconds:.0f} s.</p>"]
+             f"{len(by_assignment)} assignments, graded in {seconds:.0f} s.</p>",
+             f"<p>Sandbox: {esc(sandbox or 'not recorded')}. Memory: "
+             f"{esc('; '.join(sorted({r.memory_limit for r in results if r.memory_limit})) or 'not recorded')}.</p>"]
     parts.append("<h2>Scores</h2><div class='grid'>")
     for aid, rs in sorted(by_assignment.items()):
         scores = [r.score for r in rs]

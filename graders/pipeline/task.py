@@ -24,7 +24,7 @@ import nbformat
 
 from .kernel import OUTPUT_LIMIT_ENV
 from .sanitize import Flag, sanitize
-from .sandbox import (ACCESS_LOG_ENV, ALLOW_ENV, FORBIDDEN_MESSAGE, MEMORY_ENV, PROTECT_ENV,
+from .sandbox import (ACCESS_LOG_ENV, ALLOW_ENV, ESCAPE_TAG, FORBIDDEN_MESSAGE, MEMORY_ENV, PROTECT_ENV,
                       SINGLE_THREAD_ENV, TRUNCATED)
 
 # Every task's private course folder lives under one parent that student code may not read,
@@ -58,9 +58,10 @@ class Course:
 @dataclass
 class Limits:
     cell_timeout: int = 120           # seconds per cell (nbgrader Execute.timeout)
-    memory_bytes: int = 8 * 1024**3   # address space of the kernel (TensorFlow alone maps ~3 GB)
+    memory_bytes: int = 8 * 1024**3   # per process (address space) and for the whole submission (cgroup)
     max_output_chars: int = 20_000    # per text output
     submission_timeout: int = 900     # hard limit for the whole submission (local pool only)
+    sandbox: str = "auto"             # isolation.choose(): auto | bwrap | landlock | none
 
 
 @dataclass
@@ -93,6 +94,7 @@ class GradeResult:
     feedback: dict[str, bytes] = field(default_factory=dict)
     log: str = ""
     seconds: float = 0.0
+    memory_limit: str = ""                                # which memory limit applied (cgroup or per process)
 
     @property
     def score(self) -> float:
@@ -103,7 +105,7 @@ class GradeResult:
         return sum(c.max_score for c in self.cells)
 
 
-def _config(root: Path, course: Course, limits: Limits, sandbox_env: dict):
+def _config(root: Path, course: Course, limits: Limits, sandbox_env: dict, launch: dict):
     from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
                                         LimitOutput, SaveAutoGrades)
@@ -122,6 +124,10 @@ def _config(root: Path, course: Course, limits: Limits, sandbox_env: dict):
     c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
     c.SandboxedKernelManager.sandbox_env = sandbox_env
     c.SandboxedKernelManager.python = {"executable": sys.executable}
+    c.SandboxedKernelManager.launch = launch
+    # Unix sockets in the run folder (bound into the sandbox): the sandbox has no network.
+    c.SandboxedKernelManager.transport = "ipc"
+    c.SandboxedKernelManager.connection_file = str(root / "run" / "kernel.json")
     c.OverwriteCells.add_missing_cells = True
     c.LimitOutput.max_lines = 500
     c.LimitOutput.max_traceback = 60
@@ -141,13 +147,56 @@ def _error_message(cell) -> str:
     return ""
 
 
+_SANDBOXES: dict = {}
+
+
+def sandbox_for(name: str):
+    """The OS sandbox of this worker process, probed once (``isolation.choose``)."""
+    from .isolation import choose
+
+    if name not in _SANDBOXES:
+        _SANDBOXES[name] = choose(name)
+    return _SANDBOXES[name]
+
+
+def _font_cache() -> list[Path]:
+    """matplotlib's font list, built once by the grader, copied into each sandbox's home: without it
+    every kernel would rebuild it (a second of CPU, and an ``fc-list`` child process)."""
+    if "fonts" not in _SANDBOXES:
+        import matplotlib
+        from matplotlib import font_manager  # noqa: F401  (builds the cache if it is missing)
+
+        _SANDBOXES["fonts"] = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+    return _SANDBOXES["fonts"]
+
+
+def _home(folder: Path) -> dict[str, str]:
+    """A private home for one sandboxed process: IPython, matplotlib and temporary files stay in it."""
+    for sub in ("tmp", ".ipython", ".matplotlib"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for cache in _font_cache():
+        (folder / ".matplotlib" / cache.name).write_bytes(cache.read_bytes())
+    return {"HOME": str(folder), "TMPDIR": str(folder / "tmp"), "IPYTHONDIR": str(folder / ".ipython"),
+            "MPLCONFIGDIR": str(folder / ".matplotlib")}
+
+
+def _base_env() -> dict[str, str]:
+    """What every sandboxed process gets, and nothing else of the grader's environment."""
+    venv_bin = os.path.dirname(sys.executable)
+    return {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+            "TF_CPP_MIN_LOG_LEVEL": "3",  # nbgrader scores a cell 0 if it writes to stderr: TF logs there
+            "MPLBACKEND": "Agg", **SINGLE_THREAD_ENV}
+
+
 def grade_submission(course: Course, submission: Submission, limits: Limits | None = None) -> GradeResult:
     """Autograde one submission in a private course folder; see the module docstring."""
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from . import ensure_alembic_on_path
+    from . import ensure_alembic_on_path, verdicts
+    from .isolation import Jail, current_children
+    from graders.checks._framework import CHECK_SOCKET_ENV, DEFAULT_TIMEOUT
 
     ensure_alembic_on_path()
     limits = limits or Limits()
@@ -155,6 +204,7 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
     sid = check_student_id(submission.student_id)
     aid = course.assignment
     result = GradeResult(sid, aid, submission.timestamp)
+    sandbox = sandbox_for(limits.sandbox)
     TASKS_ROOT.mkdir(mode=0o700, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"{aid}-", dir=TASKS_ROOT) as tmp:
         root = Path(tmp)
@@ -174,30 +224,50 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
         if submission.timestamp:
             (sub_dir / "timestamp.txt").write_text(submission.timestamp)
 
+        # What the sandboxes may write: the notebook's folder and the kernel's home (kernel), the
+        # run folder (kernel sockets, the check socket), and the check server's own home.
         autograded_dir = root / "autograded" / sid / aid
-        access_log = root / "access.log"
+        autograded_dir.mkdir(parents=True)
+        run, kernel_home, checks_home = root / "run", root / "home", root / "checks"
+        run.mkdir()
+        access_log, checks_log = run / "access.log", checks_home / "access.log"
+        audit = {PROTECT_ENV: str(TASKS_ROOT), MEMORY_ENV: str(limits.memory_bytes)}
         sandbox_env = {
-            PROTECT_ENV: str(TASKS_ROOT),
-            ALLOW_ENV: str(autograded_dir),
+            **_base_env(), **_home(kernel_home), **audit,
+            ALLOW_ENV: os.pathsep.join(map(str, (autograded_dir, run, kernel_home))),
             ACCESS_LOG_ENV: str(access_log),
-            MEMORY_ENV: str(limits.memory_bytes),
             OUTPUT_LIMIT_ENV: str(limits.max_output_chars),
-            "PYTHONHASHSEED": "0",
-            "TF_CPP_MIN_LOG_LEVEL": "3",  # nbgrader scores a cell 0 if it writes to stderr: TF logs errors such as "no CUDA driver" there
-            "MPLBACKEND": "Agg",
-            "PATH": os.environ.get("PATH", ""),
-            **SINGLE_THREAD_ENV,
+            CHECK_SOCKET_ENV: str(run / "checks.sock"),
         }
-        config = _config(root, course, limits, sandbox_env)
+        server_env = {**_base_env(), **_home(checks_home), **audit, ALLOW_ENV: str(checks_home),
+                      ACCESS_LOG_ENV: str(checks_log)}
+        jail = Jail.create(f"graders-{os.getpid()}-{root.name}", limits.memory_bytes)
+        result.memory_limit = f"{jail.limit_note}; {limits.memory_bytes / 2**30:g} GiB address space per process"
+        before = current_children() if not jail.folders else None
+        launch = {"sandbox": sandbox, "jail": jail, "writable": [str(autograded_dir), str(run), str(kernel_home)],
+                  "cwd": str(autograded_dir)}
+        config = _config(root, course, limits, sandbox_env, launch)
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        if any(sub_dir.glob("*.ipynb")):  # nothing readable was submitted: nothing to run
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy and nbformat chatter
-                outcome = api.autograde(aid, sid, force=True, create=True)
-            result.log = (outcome.get("log") or "") + (outcome.get("error") or "")
-            if not outcome.get("success"):
-                result.flags.append(_failure_flag(result.log))
+        service = None
+        try:
+            if any(sub_dir.glob("*.ipynb")):  # nothing readable was submitted: nothing to run
+                service = verdicts.CheckService.start(run, checks_home, sandbox, jail, server_env, DEFAULT_TIMEOUT)
+                verdicts.ACTIVE = service
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy and nbformat chatter
+                    outcome = api.autograde(aid, sid, force=True, create=True)
+                result.log = (outcome.get("log") or "") + (outcome.get("error") or "")
+                if not outcome.get("success"):
+                    result.flags.append(_failure_flag(result.log))
+        finally:
+            verdicts.ACTIVE = None
+            if service is not None:
+                service.close()
+            if jail.hit_memory_limit():
+                result.flags.append(Flag("memory", f"the submission hit its memory limit ({jail.limit_note})"))
+            jail.close(before)  # every process the submission started, detached ones included
 
+        judged = _apply_verdicts(config.CourseDirectory.db_url, course, sid, service, result)
         with Gradebook(config.CourseDirectory.db_url, course_id=course.course_id) as gb:
             try:
                 sub = gb.find_submission(aid, sid)
@@ -216,8 +286,8 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
             path = autograded_dir / f"{name}.ipynb"
             if path.exists():
                 result.autograded[name] = path.read_bytes()
-        collect_cells(result, course)
-        _runtime_flags(result, access_log)
+        collect_cells(result, course, judged)
+        _runtime_flags(result, [access_log, checks_log])
 
         if result.autograded:
             fb = api.generate_feedback(aid, sid, force=True)
@@ -230,6 +300,46 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
                     result.feedback[name] = html.read_bytes()
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _apply_verdicts(db_url: str, course: Course, sid: str, service, result: GradeResult) -> dict:
+    """Zero every graded cell whose hidden checks did not all pass, as the grader saw them.
+
+    nbgrader's own score (the cell raised no error) is necessary, not sufficient. The private
+    gradebook is corrected before feedback is rendered and the grades are collected, so the
+    feedback, the course gradebook, the Formgrader and ``nbgrader export`` all hold the true score.
+    Returns ``(notebook, grade_id) -> message`` for the cells it zeroed.
+    """
+    from nbgrader.api import Gradebook
+
+    from .verdicts import expected_checks, judge
+
+    expected = expected_checks(course.source)
+    seen = service.verdicts if service is not None else {}
+    zeroed: dict[tuple[str, str], str] = {}
+    with Gradebook(db_url, course_id=course.course_id) as gb:
+        try:
+            sub = gb.find_submission(course.assignment, sid)
+        except Exception:
+            return zeroed
+        for nb in sub.notebooks:
+            for grade in nb.grades:
+                checks = expected.get((nb.name, grade.name))
+                if not checks or not grade.auto_score:
+                    continue
+                verdict = judge(checks, seen.get((nb.name, grade.name), []))
+                if verdict.scores_allowed:
+                    continue
+                grade.auto_score = 0.0
+                zeroed[(nb.name, grade.name)] = f"{verdict.reason}: {verdict.message}"
+                detail = (f"cell '{grade.name}' raised no error, but {verdict.message}"
+                          if verdict.reason == "checks-missing" else
+                          f"cell '{grade.name}' raised no error although its hidden check failed")
+                if service is not None and service.broken:
+                    detail += f" ({service.broken})"
+                result.flags.append(Flag(verdict.reason, detail))
+        gb.db.commit()
+    return zeroed
 
 
 def _failure_flag(log: str) -> Flag:
@@ -250,8 +360,9 @@ def failure_result(sub: Submission, course: Course, reason: str, detail: str) ->
     return result
 
 
-def collect_cells(result: GradeResult, course: Course) -> None:
-    """One row per graded cell, with the score and the failure message."""
+def collect_cells(result: GradeResult, course: Course, overrides: dict | None = None) -> None:
+    """One row per graded cell, with the score and the failure message (``overrides``: the grader's
+    own verdict where it overruled the cell's)."""
     scores = {(g["notebook"], g["name"]): g for g in result.grades}
     for name, release_bytes in course.release.items():
         release = nbformat.reads(release_bytes.decode("utf-8"), as_version=4)
@@ -269,7 +380,9 @@ def collect_cells(result: GradeResult, course: Course) -> None:
             gid = meta["grade_id"]
             g = scores.get((name, gid), {})
             score = g.get("manual_score") if g.get("manual_score") is not None else g.get("auto_score")
-            if gid in by_id:
+            if (name, gid) in (overrides or {}):
+                message = overrides[(name, gid)]
+            elif gid in by_id:
                 message = _error_message(by_id[gid])
             else:  # nothing ran: say why (the most recent flag is the cause)
                 message = "not graded: " + (result.flags[-1].detail if result.flags else "notebook missing")
@@ -279,17 +392,22 @@ def collect_cells(result: GradeResult, course: Course) -> None:
                                            message))
 
 
-def _runtime_flags(result: GradeResult, access_log: Path) -> None:
+def _runtime_flags(result: GradeResult, logs: list[Path]) -> None:
     messages = " ".join(c.message for c in result.cells)
     outputs = b" ".join(result.autograded.values()).decode("utf-8", "replace")
     if "CellTimeoutError" in outputs or "Timeout waiting for execute reply" in result.log:
         result.flags.append(Flag("timeout", "a cell ran longer than the time limit and was interrupted"))
-    if "MemoryError" in outputs or "MemoryError" in messages:
-        result.flags.append(Flag("memory", "the notebook hit the memory limit"))
+    if ("MemoryError" in outputs or "MemoryError" in messages) and not any(f.reason == "memory" for f in result.flags):
+        result.flags.append(Flag("memory", "the notebook hit the memory limit (address space per process)"))
     if REFERENCE_USED in messages:
         result.flags.append(Flag("reference", "submitted the course's reference implementation from `graders`"))
     if TRUNCATED in outputs:
         result.flags.append(Flag("output-limit", "a cell printed more than the output limit; output truncated"))
-    if access_log.exists() and access_log.read_text().strip() or FORBIDDEN_MESSAGE in outputs:
-        tried = sorted({ln.split("\t")[-1] for ln in access_log.read_text().splitlines()}) if access_log.exists() else []
-        result.flags.append(Flag("forbidden-file", "tried to read course files: " + ", ".join(tried[:3])))
+    lines = [ln for log in logs if log.exists() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    escapes = sorted({ln[len(ESCAPE_TAG):].replace("\t", " ") for ln in lines if ln.startswith(ESCAPE_TAG)})
+    files = sorted({ln.split("\t")[-1] for ln in lines if not ln.startswith(ESCAPE_TAG)})
+    if files or FORBIDDEN_MESSAGE in outputs:
+        result.flags.append(Flag("forbidden-file", "tried to read course files: " + ", ".join(files[:3])))
+    if escapes:
+        result.flags.append(Flag("escape-attempt", "started processes, sent signals or opened connections "
+                                                   "(contained by the sandbox): " + "; ".join(escapes[:3])[:300]))

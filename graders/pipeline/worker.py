@@ -16,7 +16,8 @@ def serve(conn, log_path: str | None) -> None:
     os.setpgrp()  # the pool kills this group (worker, kernels, check processes) on a hard timeout
     if log_path:
         log = open(log_path, "a", buffering=1)
-        os.dup2(log.fileno(), 2)  # nbgrader's and the kernels' chatter goes to the worker log
+        os.dup2(log.fileno(), 1)  # nbgrader's and the kernels' chatter goes to the worker log,
+        os.dup2(log.fileno(), 2)  # never into the instructor's terminal
         sys.stderr = log
     from .task import grade_submission
 
