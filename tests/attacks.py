@@ -68,7 +68,7 @@ subprocess.run("mkdir -p {ipython_dir}/profile_default/startup && "
 """,
     "detached": """
 import subprocess, sys
-subprocess.Popen([sys.executable, "-c", "import time; time.sleep(45); open('/tmp/{token}-late', 'w')", "{token}"],
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(20); open('/tmp/{token}-late', 'w')", "{token}"],
                  start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 """,
     "copy_submissions": """
