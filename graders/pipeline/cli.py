@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default: %(default)s)")
     a.add_argument("--submission-timeout", type=int, default=900,
                    help="hard limit in seconds for one submission (local workers; default: %(default)s)")
-    a.add_argument("--memory-limit", type=float, default=8.0, help="GiB of address space per kernel (default: 8)")
+    a.add_argument("--memory-limit", type=float, default=8.0, help="GiB: address space of each process, and resident memory of the whole submission where a cgroup can "
+                        "be made (default: 8)")
     a.add_argument("--sandbox", choices=["auto", "bwrap", "landlock"], default="auto",
                    help="operating-system sandbox for student code: bubblewrap (namespaces), Landlock, or auto "
                         "(bwrap where it works, else Landlock); grading is refused if none works (default: auto)")

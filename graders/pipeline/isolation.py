@@ -91,7 +91,9 @@ class Bubblewrap(Sandbox):
 
     def command(self, argv, writable, env, cwd):
         args = [self.binary, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-                "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", "grading"]
+                "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", "grading",
+                # The private /tmp first: the binds below may live under /tmp (a checkout, a venv, the task folder).
+                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         for path in _system_folders():
             if os.path.islink(path):
                 args += ["--symlink", os.readlink(path), path]
@@ -102,7 +104,6 @@ class Bubblewrap(Sandbox):
                 args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
         for path in _graders_entries():
             args += ["--ro-bind", path, path]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         for path in writable:
             args += ["--bind", path, path]
         args += ["--chdir", cwd, "--"]
@@ -300,16 +301,14 @@ class Jail:
         return ["/bin/sh", "-c", join, "graders-jail"] + [str(f / "cgroup.procs") for f in self.folders] + ["--"] + argv
 
     def hit_memory_limit(self) -> bool:
+        """Did the kernel's OOM killer act in this jail (v1 ``memory.oom_control``, v2 ``memory.events``),
+        or did an allocation fail against its limit (v1 ``memory.failcnt``)?"""
         for folder in self.folders:
-            for key in ("memory.failcnt", "memory.events"):
-                path = folder / key
-                if not path.exists():
-                    continue
-                text = path.read_text()
-                if key == "memory.failcnt" and int(text.strip() or 0) > 0:
-                    return True
-                if key == "memory.events" and any(ln.split()[0] in ("oom", "oom_kill") and int(ln.split()[1]) > 0
-                                                  for ln in text.splitlines() if ln.strip()):
+            if int(_read(folder / "memory.failcnt").strip() or 0) > 0:
+                return True
+            for key in ("memory.oom_control", "memory.events"):
+                counts = dict(ln.split()[:2] for ln in _read(folder / key).splitlines() if len(ln.split()) >= 2)
+                if int(counts.get("oom_kill", 0)) > 0 or int(counts.get("oom", 0)) > 0:
                     return True
         return False
 
