@@ -13,13 +13,18 @@ Layout (paths relative to this file):
     graders/work/                               git-ignored: submissions, autograded and feedback
                                                 notebooks, and the gradebook (sqlite)
 
-Students' submissions go to ``graders/work/submitted/<student>/<assignment>/``.
+Students' submissions go to ``graders/work/submitted/<student>/<assignment>/`` (nbgrader's
+sqlite gradebook needs that folder to exist: ``make exercises``, ``make grade`` and the grading
+pipeline create it).
+
+This file is the course's only nbgrader configuration: ``python -m graders autograde`` loads
+it too (``graders.course_config``) and overrides only the paths of its private task folders,
+the gradebook and the (sandboxed) kernel that runs each submission.
 """
 import os
 
 _ROOT = os.path.dirname(os.path.abspath(__file__))
 _WORK = os.path.join(_ROOT, "graders", "work")
-os.makedirs(_WORK, exist_ok=True)  # sqlite needs the folder of its file to exist
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -44,22 +49,36 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Per-cell time limit. The hidden checks themselves stop a runaway student function
 # after 60 s (graders.checks.run_check); this limit catches everything else.
 c.Execute.timeout = 120
-c.Execute.startup_timeout = 60
+# A kernel in the grading sandbox, or one that imports TensorFlow, can take a while to start.
+c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
 c.Execute.execute_retries = 0
 # Once every cell has run, kill the kernel instead of waiting ~2 s for a polite exit.
 c.Execute.shutdown_kernel = "immediate"
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 # A student who deletes a graded test cell gets it back (and its points are still at stake).
 c.OverwriteCells.add_missing_cells = True
-# Cap what one cell can write into the autograded notebook (and the feedback).
+# Cap what one cell can write into the autograded notebook (and the feedback): nbgrader's
+# LimitOutput counts lines; LimitOutputSize also caps characters (one huge line) and images.
 c.LimitOutput.max_lines = 500
 c.LimitOutput.max_traceback = 60
+c.LimitOutputSize.max_chars = 20_000
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",  # the grading pipeline runs its sandboxed subclass instead
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "graders.pipeline.preprocessors.LimitOutputSize",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # --- feedback -----------------------------------------------------------------------
-# The autograded notebook holds the hidden tests again; keep them out of the HTML
-# feedback that students receive (nbgrader issues #917, #1363).
+# The autograded notebook holds the hidden tests again; keep their code out of the HTML
+# feedback that students receive (nbgrader issues #917, #1363), but show their result.
 c.GenerateFeedback.preprocessors = [
+    "graders.pipeline.preprocessors.StripHiddenTests",
     "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graders.pipeline import ensure_alembic_on_path  # noqa: E402
+from graders.course_config import ensure_alembic_on_path  # noqa: E402
 
 WELL_BEHAVED = ["alice", "bob", "carol", "m01", "m02", "m03", "m04", "m05", "m06"]
 

@@ -20,13 +20,11 @@ from __future__ import annotations
 import argparse
 import filecmp
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "solutions"
 RELEASE = ROOT / "exercises"
 IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
 
@@ -37,30 +35,6 @@ def assignments(root: Path = ROOT) -> list[str]:
     if not src.is_dir():
         return []
     return sorted(p.name for p in src.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
-
-
-def load_course_config(**course_directory):
-    """The course's ``nbgrader_config.py`` as a traitlets Config, with ``CourseDirectory`` overrides."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
-    for key, value in course_directory.items():
-        setattr(config.CourseDirectory, key, str(value))
-    return config
-
-
-def nbgrader_api(**course_directory):
-    """An ``nbgrader.apps.NbGraderAPI`` on the course's config with ``CourseDirectory`` overrides."""
-    # nbgrader shells out to `alembic`, which lives next to this Python.
-    bindir = os.path.dirname(sys.executable)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    config = load_course_config(**course_directory)
-    config.Application.log_level = "WARN"
-    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
 def generate_with(api, name: str) -> None:
@@ -79,8 +53,9 @@ def generate(names: list[str], release_dir: Path, workdir: Path) -> None:
     """
     if not names:
         return
-    api = nbgrader_api(root=ROOT, release_directory=release_dir,
-                       db_url=f"sqlite:///{workdir / 'gradebook.db'}")
+    from graders.course_config import load, nbgrader_api
+
+    api = nbgrader_api(load(root=ROOT, release_directory=release_dir, db_url=f"sqlite:///{workdir / 'gradebook.db'}"))
     for name in names:
         generate_with(api, name)
 

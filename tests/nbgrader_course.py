@@ -187,12 +187,13 @@ class Course:
     def generate(self) -> None:
         """The real ``generate_assignment`` for every assignment, into one gradebook that is
         then copied, one copy per assignment (creating a gradebook costs seconds)."""
-        from graders.release import generate_with, nbgrader_api
+        from graders.course_config import load, nbgrader_api
+        from graders.release import generate_with
 
         shared = self.root / "gradebook.db"
-        api = nbgrader_api(root=self.root, source_directory="solutions", release_directory="release",
-                           submitted_directory="submitted", autograded_directory="autograded",
-                           db_url=f"sqlite:///{shared}")
+        api = nbgrader_api(load(root=self.root, source_directory="solutions", release_directory="release",
+                                submitted_directory="submitted", autograded_directory="autograded",
+                                db_url=f"sqlite:///{shared}"))
         for name in self.names:
             generate_with(api, name)
         for name in self.names:

@@ -243,13 +243,13 @@ def test_hostile_notebook_gains_nothing(course, student):
 def test_feedback_shows_the_diagnosis_but_not_the_hidden_tests(course):
     """nbgrader's HTML feedback: the hidden tests are cleared from the cells (for a passing
     notebook, no trace of them at all); a failing cell shows its diagnosis."""
-    from graders.release import nbgrader_api
+    from graders.course_config import load, nbgrader_api
 
     assignment = next(a for a in ASSIGNMENTS if a in MISCONCEPTIONS and MISCONCEPTIONS[a].MISCONCEPTIONS)
     misconception = MISCONCEPTIONS[assignment].MISCONCEPTIONS[0]
-    api = nbgrader_api(root=course.root, source_directory="solutions", release_directory="release",
-                       submitted_directory="submitted", autograded_directory="autograded",
-                       feedback_directory="feedback", db_url=course.db_url(assignment))
+    api = nbgrader_api(load(root=course.root, source_directory="solutions", release_directory="release",
+                            submitted_directory="submitted", autograded_directory="autograded",
+                            feedback_directory="feedback", db_url=course.db_url(assignment)))
     html = {}
     for student in ("solution", f"m-{misconception['name']}"):
         result = api.generate_feedback(assignment, student)

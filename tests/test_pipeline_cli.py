@@ -201,7 +201,7 @@ def test_the_empty_gradebook_is_the_one_nbgrader_makes(tmp_path):
 
     from nbgrader.api import Gradebook
 
-    from graders.pipeline import ensure_alembic_on_path
+    from graders.course_config import ensure_alembic_on_path
     from graders.pipeline.course import empty_gradebook
 
     ensure_alembic_on_path()
@@ -220,3 +220,35 @@ def test_the_empty_gradebook_is_the_one_nbgrader_makes(tmp_path):
 
     assert contents(ours) == contents(theirs)
     assert contents(ours)[1] and contents(ours)[2] == [("regularization",)]
+
+
+def test_the_pipeline_obeys_the_course_nbgrader_config(tmp_path):
+    """One configuration: a setting changed in the nbgrader configuration reaches the pipeline.
+
+    A notebook with a cell that sleeps 8 s is graded twice: with the course's configuration
+    (Execute.timeout 120 s) nothing is interrupted; with a copy that only lowers
+    Execute.timeout to 3 s, that cell is interrupted and flagged.
+    """
+    subs = build_cohort(tmp_path / "subs", ["alice"])
+    path = subs / "alice" / "ps3_early_stopping" / "early_stopping.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(8)"))
+    nbformat.write(nb, path)
+    (tmp_path / "nbgrader_config.py").write_text(
+        f"c = get_config()  # noqa: F821\nload_subconfig({str(ROOT / 'nbgrader_config.py')!r})\nc.Execute.timeout = 3\n")
+    runs = {}
+    for label, extra in (("course", []), ("lowered", ["--config", str(tmp_path / "nbgrader_config.py")])):
+        out = tmp_path / label
+        proc = run_cli(subs, out, f"sqlite:///{tmp_path / f'{label}.db'}", "--assignment", "ps3_early_stopping",
+                       *extra)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        runs[label] = (out / "report.html").read_text()
+    assert "<td>timeout</td>" not in runs["course"]
+    assert "<td>timeout</td>" in runs["lowered"]
+
+
+def test_a_missing_config_file_is_reported(tmp_path):
+    subs = build_cohort(tmp_path / "subs", ["alice"])
+    proc = run_cli(subs, tmp_path / "out", f"sqlite:///{tmp_path / 'x.db'}", "--assignment", "ps3_early_stopping",
+                   "--config", str(tmp_path / "nope.py"))
+    assert proc.returncode == 2 and "Expected an nbgrader configuration file" in proc.stderr

@@ -12,15 +12,3 @@
 * ``report``       grades.csv, cells.csv and report.html
 * ``cli``          ``python -m graders autograde ...``
 """
-
-import os as _os
-import sys as _sys
-
-
-def ensure_alembic_on_path() -> None:
-    """nbgrader runs the ``alembic`` program (Gradebook start-up, every command); it lives
-    next to this Python in the venv, which need not be activated."""
-    here = _os.path.dirname(_sys.executable)
-    path = _os.environ.get("PATH", "")
-    if here not in path.split(_os.pathsep):
-        _os.environ["PATH"] = here + _os.pathsep + path

@@ -38,7 +38,11 @@ def _parser() -> argparse.ArgumentParser:
                         "default: the course gradebook in graders/work/")
     a.add_argument("--course-id", default="regularization", help="nbgrader course id (default: %(default)s)")
     a.add_argument("--source", type=Path, default=ROOT / "solutions", help="nbgrader source folder")
-    a.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default: %(default)s)")
+    a.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="nbgrader configuration (default: the course's nbgrader_config.py, which plain nbgrader "
+                        "and the Formgrader use too)")
+    a.add_argument("--cell-timeout", type=int, default=None,
+                   help="seconds per cell (default: Execute.timeout in the nbgrader configuration)")
     a.add_argument("--submission-timeout", type=int, default=900,
                    help="hard limit in seconds for one submission (local workers; default: %(default)s)")
     a.add_argument("--memory-limit", type=float, default=8.0, help="GiB: address space of each process, and resident memory of the whole submission where a cgroup can "
@@ -55,13 +59,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from . import ensure_alembic_on_path
+    from graders.course_config import ensure_alembic_on_path
 
     args = _parser().parse_args(argv)
     ensure_alembic_on_path()
-    if args.command == "autograde":
-        return autograde(args)
-    return 2
+    return autograde(args)  # the only command (argparse requires one)
 
 
 def _fail(message: str) -> int:
@@ -109,7 +111,10 @@ def autograde(args) -> int:
     print(f"Sandbox: {sandbox.description}.", flush=True)
     print(f"Preparing {len(wanted)} assignment(s) with nbgrader generate_assignment ...", flush=True)
     prepared = time.perf_counter()
-    courses = prepare_courses(wanted, args.source, args.course_id, master_db_url=args.db)
+    try:
+        courses = prepare_courses(wanted, args.source, args.course_id, master_db_url=args.db, config_file=args.config)
+    except FileNotFoundError as exc:
+        return _fail(str(exc))
     print(f"Prepared in {time.perf_counter() - prepared:.1f} s.", flush=True)
     names = {aid: sorted(c.release) for aid, c in courses.items()}
     if flat:

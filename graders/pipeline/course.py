@@ -44,20 +44,12 @@ def empty_gradebook(course_id: str) -> bytes:
         return db.read_bytes()
 
 
-def _generate(assignment: str, source_root: Path, course_id: str, db_url: str, workdir: Path) -> Path:
+def _generate(assignment: str, source_root: Path, config, db_url: str, workdir: Path) -> Path:
     """``generate_assignment`` from ``source_root`` into ``workdir/release`` and the gradebook ``db_url``."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
+    from graders.course_config import nbgrader_api, private_course
 
     (workdir / "source").symlink_to(source_root.resolve(), target_is_directory=True)
-    c = Config()
-    c.CourseDirectory.root = str(workdir)
-    c.CourseDirectory.source_directory = "source"
-    c.CourseDirectory.release_directory = "release"
-    c.CourseDirectory.course_id = course_id
-    c.CourseDirectory.db_url = db_url
-    api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
+    api = nbgrader_api(private_course(config, workdir, db_url))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy and nbformat chatter
         outcome = api.generate_assignment(assignment, force=True, create=True)
@@ -68,12 +60,17 @@ def _generate(assignment: str, source_root: Path, course_id: str, db_url: str, w
 
 
 def prepare_courses(assignments: list[str], source_root: Path = ROOT / "solutions",
-                    course_id: str = "regularization", master_db_url: str | None = None) -> dict[str, Course]:
-    """Capture what workers need to grade each assignment, made by the real ``generate_assignment``.
+                    course_id: str = "regularization", master_db_url: str | None = None,
+                    config_file: Path | None = None) -> dict[str, Course]:
+    """Capture what workers need to grade each assignment, made by the real ``generate_assignment``
+    with the course's ``nbgrader_config.py`` (or ``config_file``).
 
     With ``master_db_url`` each assignment (its notebooks and graded cells) is also
     registered in the course gradebook, where the results will be recorded.
     """
+    from graders.course_config import CONFIG_FILE, load
+
+    config = load(config_file or CONFIG_FILE, course_id=course_id)
     sources = {aid: sorted((source_root / aid).glob("*.ipynb")) for aid in assignments}
     for assignment, notebooks in sources.items():
         if not notebooks:
@@ -92,13 +89,13 @@ def prepare_courses(assignments: list[str], source_root: Path = ROOT / "solution
             (work / "template").mkdir(parents=True)
             db = work / "template" / "gradebook.db"
             db.write_bytes(empty)
-            release_dir = _generate(assignment, source_root, course_id, f"sqlite:///{db}", work / "template")
+            release_dir = _generate(assignment, source_root, config, f"sqlite:///{db}", work / "template")
             if master_db_url:
                 (work / "master").mkdir()
-                _generate(assignment, source_root, course_id, master_db_url, work / "master")
+                _generate(assignment, source_root, config, master_db_url, work / "master")
             courses[assignment] = Course(
                 assignment=assignment, course_id=course_id, gradebook=db.read_bytes(),
                 source={p.stem: p.read_bytes() for p in sources[assignment]},
-                release={p.stem: p.read_bytes() for p in sorted(release_dir.glob("*.ipynb"))})
+                release={p.stem: p.read_bytes() for p in sorted(release_dir.glob("*.ipynb"))}, config=config)
     return courses
 

@@ -53,13 +53,13 @@ class Course:
     gradebook: bytes                  # sqlite gradebook holding the assignment (made by generate_assignment)
     source: dict[str, bytes]          # notebook name -> source notebook (with solutions and hidden tests)
     release: dict[str, bytes]         # notebook name -> release notebook (what students got)
+    config: object = None             # the course's nbgrader_config.py (a traitlets Config)
 
 
 @dataclass
 class Limits:
-    cell_timeout: int = 120           # seconds per cell (nbgrader Execute.timeout)
+    cell_timeout: int | None = None   # seconds per cell; None: nbgrader_config.py's Execute.timeout
     memory_bytes: int = 8 * 1024**3   # per process (address space) and for the whole submission (cgroup)
-    max_output_chars: int = 20_000    # per text output
     submission_timeout: int = 900     # hard limit for the whole submission (local pool only)
     sandbox: str = "auto"             # isolation.choose(): auto | bwrap | landlock | none
 
@@ -106,36 +106,37 @@ class GradeResult:
 
 
 def _config(root: Path, course: Course, limits: Limits, sandbox_env: dict, launch: dict):
-    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
-                                        LimitOutput, SaveAutoGrades)
-    from traitlets.config import Config
+    """The course's nbgrader configuration (``nbgrader_config.py``, loaded when the course was
+    prepared), moved into the private task folder ``root``, with the sandboxed kernel."""
+    from graders.course_config import private_course
 
-    from .preprocessors import LimitOutputSize, SandboxedExecute, StripHiddenTests
-
-    c = Config()
-    c.CourseDirectory.root = str(root)
-    c.CourseDirectory.course_id = course.course_id
-    c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    c.Execute.timeout = limits.cell_timeout
-    c.Execute.startup_timeout = 120
-    c.Execute.interrupt_on_timeout = True
-    c.Execute.execute_retries = 0
-    c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+    c = private_course(course.config, root, f"sqlite:///{root / 'gradebook.db'}", course.course_id)
+    if limits.cell_timeout:
+        c.Execute.timeout = limits.cell_timeout
     c.SandboxedKernelManager.sandbox_env = sandbox_env
     c.SandboxedKernelManager.python = {"executable": sys.executable}
     c.SandboxedKernelManager.launch = launch
     # Unix sockets in the run folder (bound into the sandbox): the sandbox has no network.
     c.SandboxedKernelManager.transport = "ipc"
     c.SandboxedKernelManager.connection_file = str(root / "run" / "kernel.json")
-    c.OverwriteCells.add_missing_cells = True
-    c.LimitOutput.max_lines = 500
-    c.LimitOutput.max_traceback = 60
-    c.LimitOutputSize.max_chars = limits.max_output_chars
-    c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                           LimitOutputSize, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-    c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+    c.Autograde.autograde_preprocessors = sandboxed_preprocessors(c)
     return c
+
+
+def sandboxed_preprocessors(config) -> list:
+    """The configured autograde preprocessors with nbgrader's ``Execute`` replaced by ``SandboxedExecute``."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+    from traitlets.utils.importstring import import_item
+
+    from .preprocessors import SandboxedExecute
+
+    configured = config.Autograde.get("autograde_preprocessors") or Autograde.autograde_preprocessors.default_value
+    resolved = [import_item(p) if isinstance(p, str) else p for p in configured]
+    if not any(isinstance(p, type) and issubclass(p, Execute) for p in resolved):
+        raise ValueError("Expected nbgrader's Execute among c.Autograde.autograde_preprocessors in nbgrader_config.py "
+                         f"(the pipeline runs it in the sandbox). Received: {configured}")
+    return [SandboxedExecute if isinstance(p, type) and issubclass(p, Execute) else p for p in resolved]
 
 
 def _error_message(cell) -> str:
@@ -170,6 +171,13 @@ def _font_cache() -> list[Path]:
     return _SANDBOXES["fonts"]
 
 
+def _output_limit(config) -> int:
+    """Characters one cell may print: the course's ``LimitOutputSize.max_chars``, applied in the kernel too."""
+    from .preprocessors import LimitOutputSize
+
+    return int(config.LimitOutputSize.get("max_chars", LimitOutputSize.max_chars.default_value))
+
+
 def _home(folder: Path) -> dict[str, str]:
     """A private home for one sandboxed process: IPython, matplotlib and temporary files stay in it."""
     for sub in ("tmp", ".ipython", ".matplotlib"):
@@ -194,7 +202,9 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from . import ensure_alembic_on_path, verdicts
+    from graders.course_config import ensure_alembic_on_path
+
+    from . import verdicts
     from .isolation import Jail, current_children
     from graders.checks._framework import CHECK_SOCKET_ENV, DEFAULT_TIMEOUT
 
@@ -236,7 +246,7 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
             **_base_env(), **_home(kernel_home), **audit,
             ALLOW_ENV: os.pathsep.join(map(str, (autograded_dir, run, kernel_home))),
             ACCESS_LOG_ENV: str(access_log),
-            OUTPUT_LIMIT_ENV: str(limits.max_output_chars),
+            OUTPUT_LIMIT_ENV: str(_output_limit(course.config)),
             CHECK_SOCKET_ENV: str(run / "checks.sock"),
         }
         server_env = {**_base_env(), **_home(checks_home), **audit, ALLOW_ENV: str(checks_home),
