@@ -61,13 +61,13 @@ test: book system-deps
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; fi; exit $$rc
 
 exercises: $(STAMP)
-	$(BIN)/python -m graders.release
+	$(BIN)/python -m graders.authoring.release
 
 # The bundled demo cohort, graded into its own gradebook (the course gradebook stays untouched).
 DEMO := graders/work/demo
 grade: $(STAMP)
 	@mkdir -p $(DEMO)
-	$(BIN)/python -m graders autograde --submissions graders/demo_cohort --out $(DEMO) \
+	$(BIN)/python -m graders autograde --submissions tests/demo_cohort --out $(DEMO) \
 	  --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db
 
 clean:

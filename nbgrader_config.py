@@ -23,6 +23,8 @@ the gradebook and the (sandboxed) kernel that runs each submission.
 """
 import os
 
+from graders.cells import CODE_STUB, TEXT_STUB
+
 _ROOT = os.path.dirname(os.path.abspath(__file__))
 _WORK = os.path.join(_ROOT, "graders", "work")
 
@@ -42,8 +44,8 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_WORK, "gradebook.db")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
 
 # --- what the student release gets instead of the solutions -------------------------
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearSolutions.code_stub = {"python": CODE_STUB}
+c.ClearSolutions.text_stub = TEXT_STUB
 
 # --- grading ------------------------------------------------------------------------
 # Per-cell time limit. The hidden checks themselves stop a runaway student function

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/autograde.py [--jobs N] [--copies K]
 
-Grades the well-behaved part of the demo cohort (graders/demo_cohort: correct,
+Grades the well-behaved part of the demo cohort (tests/demo_cohort: correct,
 untouched, partial and misconception submissions; the hostile ones are left out
 because their time limits, not grading speed, would dominate) twice:
 
@@ -45,7 +45,7 @@ def copy_cohort(dest: Path, assignments: list[str], copies: int) -> int:
     count = 0
     for sid in WELL_BEHAVED:
         for aid in assignments:
-            src = ROOT / "graders" / "demo_cohort" / sid / aid
+            src = ROOT / "tests" / "demo_cohort" / sid / aid
             if src.is_dir():
                 for k in range(copies):
                     shutil.copytree(src, dest / (sid if k == 0 else f"{sid}-{k + 1}") / aid)

@@ -1,20 +1,18 @@
-"""Reference implementations (the single copy of the course's math) and grading tools.
+"""The regularization course's package: the reference math and everything that grades against it.
 
-The functions below are NumPy-only: importing ``graders`` never imports TensorFlow,
-so NumPy notebooks and their hidden tests start fast.
+* ``graders.reference``   the reference implementations (re-exported here: ``from graders import dropout_forward``)
+* ``graders.teaching``    data sets and plot style the book's chapters use
+* ``graders.checks``      the hidden tests: checks that compare a student's function with the reference
+* ``graders.runtime``     what runs inside the grading sandbox (audit hook, Landlock)
+* ``graders.pipeline``    ``python -m graders autograde``: grading a class with nbgrader, sandboxed
+* ``graders.authoring``   the release (``exercises/`` from ``solutions/``) and submission-making helpers
+* ``graders.cells``, ``graders.course_config``   the nbgrader cell vocabulary and the course's nbgrader configuration
+
+Dependencies point one way: ``pipeline`` -> ``checks`` -> ``reference``; ``runtime`` depends on nothing else.
 
 >>> import numpy as np, graders
 >>> graders.l2_penalty(np.array([1.0, -2.0]), 0.1)
 0.5
 """
-from .batchnorm import batchnorm_backward, batchnorm_forward
-from .dropout import dropout_backward, dropout_forward, dropout_mask
-from .early_stopping import early_stopping
-from .penalties import l1_penalty, l2_penalty, penalty_grad, soft_threshold
-
-__all__ = [
-    "l1_penalty", "l2_penalty", "penalty_grad", "soft_threshold",
-    "dropout_mask", "dropout_forward", "dropout_backward",
-    "batchnorm_forward", "batchnorm_backward",
-    "early_stopping",
-]
+from .reference import *  # noqa: F401,F403
+from .reference import __all__  # noqa: F401

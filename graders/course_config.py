@@ -26,6 +26,14 @@ PRIVATE_FOLDERS = {"source_directory": "source", "release_directory": "release",
                    "solution_directory": "solution", "source_with_tests_directory": "source_with_tests"}
 
 
+def assignments(source_root: Path | str = ROOT / "solutions") -> list[str]:
+    """The course's assignments: every folder of the nbgrader source folder that holds a notebook."""
+    source_root = Path(source_root)
+    if not source_root.is_dir():
+        return []
+    return sorted(p.name for p in source_root.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
 def ensure_alembic_on_path() -> None:
     """nbgrader runs the ``alembic`` program (every command, every new gradebook); it lives next to
     this Python in the venv, which need not be activated."""

@@ -8,7 +8,6 @@ knobs under test are the real ones) and overrides only the paths.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 import shutil
@@ -19,9 +18,11 @@ from pathlib import Path
 
 import nbformat
 
-from graders.notebooks import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION,  # noqa: F401 (re-exported)
-                               TOP_LEVEL_DEF, append_code, filled_release, is_answer, is_graded, nbgrader_meta,
-                               regions, without_markers)
+from graders.authoring.notebooks import TOP_LEVEL_DEF, append_code, filled_release  # noqa: F401 (re-exported)
+from graders.cells import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, is_answer,  # noqa: F401
+                           is_graded, nbgrader_meta, regions, without_markers)
+from graders.checks import CheckFailed
+from graders.checks._framework import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
@@ -37,7 +38,7 @@ RUN_CHECK = re.compile(r"run_check\(\s*[\"']([\w.]+:[\w.]+)[\"']\s*((?:,\s*[A-Za
 # Source notebooks
 # --------------------------------------------------------------------------- #
 def assignments() -> list[str]:
-    from graders.release import assignments as found
+    from graders.course_config import assignments as found
 
     return found()
 
@@ -188,7 +189,7 @@ class Course:
         """The real ``generate_assignment`` for every assignment, into one gradebook that is
         then copied, one copy per assignment (creating a gradebook costs seconds)."""
         from graders.course_config import load, nbgrader_api
-        from graders.release import generate_with
+        from graders.authoring.release import generate_with
 
         shared = self.root / "gradebook.db"
         api = nbgrader_api(load(root=self.root, source_directory="solutions", release_directory="release",
@@ -259,5 +260,56 @@ class Course:
         return read(self.root / "autograded" / student / name / f"{notebook}.ipynb")
 
 
-def write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+# --------------------------------------------------------------------------- #
+# Running a notebook's checks and visible tests in this process (tests/checks/)
+# --------------------------------------------------------------------------- #
+_CHECK_RESULTS: dict = {}
+
+
+def source_notebook(assignment: str):
+    """The (single) source notebook of an assignment."""
+    (path,) = source_notebooks(assignment)
+    return read(path)
+
+
+def run_all_checks(assignment, namespace) -> dict[str, str | None]:
+    """grade_id -> None if every check of the cell passes in-process, else the failure message.
+
+    Results are memoised by the identity of the functions passed, so that a misconception
+    that replaces one function does not re-run (re-train) the checks of the others.
+    """
+    results = {}
+    for grade_id, cell in graded_cells(source_notebook(assignment)).items():
+        results[grade_id] = None
+        for check_id, args in cell["checks"]:
+            objects = [namespace[a] for a in args]
+            key = ("result", check_id, tuple(id(o) for o in objects))
+            if key not in _CHECK_RESULTS:
+                try:
+                    resolve(check_id)(*objects)
+                    _CHECK_RESULTS[key] = (None, objects)
+                except CheckFailed as exc:
+                    _CHECK_RESULTS[key] = (str(exc), objects)  # keep the objects alive: ids stay unique
+            if _CHECK_RESULTS[key][0]:
+                results[grade_id] = _CHECK_RESULTS[key][0]
+                break
+    return results
+
+
+def visible_failures(assignment, namespace, only_mentioning=None) -> dict[str, str]:
+    """grade_id -> error of the cell's visible tests (run in order, in the notebook's namespace).
+
+    ``only_mentioning``: run only the cells whose visible tests mention one of these names
+    (the others cannot be affected by a change to those functions; the Keras ones train).
+    """
+    failures = {}
+    ns = dict(namespace)
+    for grade_id, cell in graded_cells(source_notebook(assignment)).items():
+        if only_mentioning is not None and not any(re.search(rf"\b{n}\b", visible_part(cell["source"]))
+                                                   for n in only_mentioning):
+            continue
+        try:
+            exec(compile(visible_part(cell["source"]), f"<{grade_id}>", "exec"), ns)
+        except Exception as exc:  # noqa: BLE001 - any failure of a visible test counts
+            failures[grade_id] = f"{type(exc).__name__}: {exc}"
+    return failures

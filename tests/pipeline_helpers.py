@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_cohort(dest: Path, students: list[str]) -> Path:
-    """The named students of the demo cohort (graders/cohort.py), built fresh into ``dest``."""
-    from graders.cohort import UNSAFE_ID, build
+    """The named students of the demo cohort (tests/cohort.py), built fresh into ``dest``."""
+    from cohort import UNSAFE_ID, build
 
     build(dest, only=students)
     if UNSAFE_ID not in students:

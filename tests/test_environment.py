@@ -56,6 +56,6 @@ def test_makefile_derives_exactly_the_pip_list(env, tmp_path):
 
 
 def test_graders_imports_without_tensorflow():
-    code = "import sys, graders, graders.data, graders.checks; print('tensorflow' in sys.modules)"
+    code = "import sys, graders, graders.teaching.data, graders.checks; print('tensorflow' in sys.modules)"
     out = subprocess.run([__import__("sys").executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -7,7 +7,7 @@
   leaves it unset, so every first visit logs "Got invalid theme mode". It is set to
   "auto" (follow the reader's system light/dark preference).
 
-The browser test (tests/test_book_browser.py) fails on any console error.
+The browser test (tests/book/test_book_browser.py) fails on any console error.
 """
 
 

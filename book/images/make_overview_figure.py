@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from graders import soft_threshold  # noqa: E402
-from graders.data import diabetes_with_noise  # noqa: E402
-from graders.plotting import PALETTE, use_book_style  # noqa: E402
+from graders.teaching.data import diabetes_with_noise  # noqa: E402
+from graders.teaching.plotting import PALETTE, use_book_style  # noqa: E402
 
 
 def lasso_ista(X, y, lam, steps=3000):

@@ -152,9 +152,12 @@ def _server_command() -> list[str]:
     return isolated_command("main")
 
 
+REFERENCE_USED = "uses the course's reference implementation"  # the grader flags messages that say this
+
+
 def reference_message(used: str) -> str:
     """What a student is told when the answer is (or calls) the course's reference implementation."""
-    return (f"This answer uses the course's reference implementation ({used}) from the "
+    return (f"This answer {REFERENCE_USED} ({used}) from the "
             "`graders` package. Write the function yourself; the checks compare it with the reference.")
 
 
@@ -164,7 +167,7 @@ def _check_server() -> subprocess.Popen:
     proc = getattr(slot, "proc", None)
     if type(proc) is subprocess.Popen and proc.args == _server_command() and proc.poll() is None:
         return proc
-    from graders.pipeline.sandbox import SINGLE_THREAD_ENV
+    from graders.runtime.guard import SINGLE_THREAD_ENV
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "IPY", "PYTHON"))}
     env.update(SINGLE_THREAD_ENV, TF_CPP_MIN_LOG_LEVEL="3")  # checks use small inputs; see _server
@@ -316,6 +319,16 @@ def expect_raises(func, name: str, args: tuple, kwargs: dict | None = None, *,
         f"`{name}({shown})` should raise {exc.__name__}{' because ' + why if why else ''}, "
         "but it returned normally."
     )
+
+
+def expect_tuple(result, name: str, fields: tuple[str, ...]) -> tuple:
+    """The student's result must be a tuple of ``len(fields)`` values (named in the message); returns it."""
+    if result is None:
+        raise CheckFailed(f"`{name}` returned None: did you forget a `return` statement?")
+    if not isinstance(result, tuple) or len(result) != len(fields):
+        kind = "a pair" if len(fields) == 2 else "a tuple"
+        raise CheckFailed(f"`{name}` should return {kind} ({', '.join(fields)}); it returned {describe(result)}.")
+    return result
 
 
 def as_array(value, name: str) -> np.ndarray:

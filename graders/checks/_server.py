@@ -64,7 +64,7 @@ def _preload_template() -> None:
     import numpy  # noqa: F401
 
     import graders  # noqa: F401
-    from graders.pipeline import sandbox  # noqa: F401
+    from graders.runtime import guard  # noqa: F401
 
     from . import _framework  # noqa: F401
 
@@ -120,7 +120,7 @@ def serve_verdicts() -> int:
     only gets each check's message back, for the student to read; what it does with it, or
     whether it asks at all, cannot change a verdict.
     """
-    from graders.pipeline.isolation import enter_from_environment
+    from graders.runtime.landlock import enter_from_environment
 
     enter_from_environment()
     listener = socket.socket(fileno=int(os.environ.pop(LISTEN_FD_ENV)))
@@ -358,8 +358,8 @@ def _run_check_in_child(check_id: str, blob: bytes, received: list[str]) -> dict
         return {"passed": False, "message": f"The check {check_id} could not be loaded "
                 f"({type(exc).__name__}: {exc}); please tell your instructor."}
     # From here on student code may run: keep it away from the solutions, the gradebook
-    # and other submissions, as in the grading kernel (graders.pipeline.sandbox).
-    from graders.pipeline.sandbox import apply_from_environment, limit_memory
+    # and other submissions, as in the grading kernel (graders.runtime.guard).
+    from graders.runtime.guard import apply_from_environment, limit_memory
 
     apply_from_environment()
     limit_memory(WORKER_MEMORY_BYTES)

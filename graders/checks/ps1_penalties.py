@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from graders import l1_penalty as ref_l1, l2_penalty as ref_l2
+from graders import lasso_ista as ref_lasso_ista, lasso_objective as ref_lasso_objective
 from graders import penalty_grad as ref_grad, soft_threshold as ref_soft
 
 from ._framework import CheckFailed, call_student, check, describe, expect_close, expect_raises, ratio_is
@@ -148,34 +149,23 @@ def _validation(func, name: str) -> str:
     return f"{name} rejects a negative lam and NaN weights with ValueError."
 
 
-@check(f"{A}:l1_penalty_values")
-def l1_penalty_values(l1_penalty):
-    return _values(l1_penalty, "l1_penalty", "l1")
+def _register_penalty_checks(name: str, kind: str) -> None:
+    """The three graded behaviours of one penalty function (``l1_penalty`` or ``l2_penalty``):
+    ``<name>_values``, ``<name>_lists`` and ``<name>_validation``."""
+    check(f"{A}:{name}_values")(lambda student: _values(student, name, kind))
+    check(f"{A}:{name}_lists")(lambda student: _lists(student, name, kind))
+    check(f"{A}:{name}_validation")(lambda student: _validation(student, name))
 
 
-@check(f"{A}:l1_penalty_lists")
-def l1_penalty_lists(l1_penalty):
-    return _lists(l1_penalty, "l1_penalty", "l1")
+_register_penalty_checks("l1_penalty", "l1")
+_register_penalty_checks("l2_penalty", "l2")
 
 
-@check(f"{A}:l1_penalty_validation")
-def l1_penalty_validation(l1_penalty):
-    return _validation(l1_penalty, "l1_penalty")
-
-
-@check(f"{A}:l2_penalty_values")
-def l2_penalty_values(l2_penalty):
-    return _values(l2_penalty, "l2_penalty", "l2")
-
-
-@check(f"{A}:l2_penalty_lists")
-def l2_penalty_lists(l2_penalty):
-    return _lists(l2_penalty, "l2_penalty", "l2")
-
-
-@check(f"{A}:l2_penalty_validation")
-def l2_penalty_validation(l2_penalty):
-    return _validation(l2_penalty, "l2_penalty")
+def _expect_zeros_from_zeros(func, name: str, rule: str, *args, **kwargs) -> None:
+    """``func(zeros, *args, **kwargs)`` must be all zeros of the same shape (``rule`` says why)."""
+    got = np.asarray(call_student(func, name, np.zeros((3, 2)), *args, **kwargs), dtype=float)
+    if got.shape != (3, 2) or not np.all(got == 0):
+        raise CheckFailed(f"{rule}; `{name}` returned {describe(got)}.")
 
 
 # --------------------------------------------------------------------------- #
@@ -225,9 +215,7 @@ def penalty_grad_at_zero(penalty_grad):
                 "(and what TensorFlow's autodiff uses). A rule like `1 if w >= 0 else -1` pushes "
                 "weights that are already 0 away from 0."
             )
-    got = np.asarray(call_student(penalty_grad, name, np.zeros((3, 2)), l1=0.5, l2=0.5), dtype=float)
-    if got.shape != (3, 2) or not np.all(got == 0):
-        raise CheckFailed(f"For all-zero weights the gradient must be all zeros; `{name}` returned {describe(got)}.")
+    _expect_zeros_from_zeros(penalty_grad, name, "For all-zero weights the gradient must be all zeros", l1=0.5, l2=0.5)
     return "penalty_grad uses the subgradient 0 where w == 0."
 
 
@@ -304,9 +292,7 @@ def soft_threshold_exact_zeros(soft_threshold):
     if not np.array_equal(same, w):
         raise CheckFailed(f"With t=0 soft thresholding changes nothing; `{name}(w, 0.0)` returned "
                           f"{same.tolist()} for w={w.tolist()}.")
-    zeros = np.asarray(call_student(soft_threshold, name, np.zeros((2, 3)), 0.3), dtype=float)
-    if zeros.shape != (2, 3) or not np.all(zeros == 0):
-        raise CheckFailed(f"All-zero weights stay zero; `{name}` returned {describe(zeros)}.")
+    _expect_zeros_from_zeros(soft_threshold, name, "All-zero weights stay zero", 0.3)
     return "soft_threshold sets every entry with |w| <= t to exactly 0."
 
 
@@ -331,30 +317,14 @@ def soft_threshold_dtype_validation(soft_threshold):
 # --------------------------------------------------------------------------- #
 # ISTA
 # --------------------------------------------------------------------------- #
-def lasso_objective(X, y, w, lam) -> float:
-    """(1 / 2n) * ||X w - y||^2 + lam * ||w||_1, the objective the notebook states."""
-    r = X @ w - y
-    return float(r @ r / (2 * len(y)) + lam * np.abs(w).sum())
-
-
-def reference_ista(X, y, lam, n_steps):
-    """ISTA exactly as the notebook specifies it (w0 = 0, step 1/L)."""
-    n = len(y)
-    lr = n / np.linalg.norm(X, 2) ** 2
-    w = np.zeros(X.shape[1])
-    for _ in range(n_steps):
-        w = ref_soft(w - lr * (X.T @ (X @ w - y) / n), lr * lam)
-    return w
-
-
 @check(f"{A}:lasso_ista")
 def lasso_ista_check(lasso_ista):
-    from graders.data import sparse_regression
+    from graders.teaching.data import sparse_regression
 
     name = "lasso_ista"
     X, y, w_true = sparse_regression(n_samples=120, n_features=30, n_informative=4, noise=0.5, seed=3)
-    for lam, n_steps in ((0.1, 300), (0.5, 200)):
-        want = reference_ista(X, y, lam, n_steps)
+    for lam, n_steps in ((0.2, 300), (1.0, 200)):
+        want = ref_lasso_ista(X, y, lam, n_steps)
         got = call_student(lasso_ista, name, X.copy(), y.copy(), lam, n_steps=n_steps)
         got = np.asarray(got, dtype=float) if got is not None else None
         if got is None or got.shape != want.shape:
@@ -363,7 +333,7 @@ def lasso_ista_check(lasso_ista):
         if np.allclose(got, want, rtol=1e-6, atol=1e-9):
             continue
         # Any algorithm that reaches an objective at least as low is accepted.
-        f_got, f_want = lasso_objective(X, y, got, lam), lasso_objective(X, y, want, lam)
+        f_got, f_want = ref_lasso_objective(X, y, got, lam), ref_lasso_objective(X, y, want, lam)
         if f_got <= f_want + 1e-6 * max(1.0, abs(f_want)):
             continue
         hint = ""
@@ -372,6 +342,6 @@ def lasso_ista_check(lasso_ista):
                     "soft_threshold(w - lr * grad, lr * lam), with the threshold lr * lam.")
         raise CheckFailed(
             f"After {n_steps} ISTA steps with lam={lam}, your weights reach the objective "
-            f"(1/2n)||Xw - y||^2 + lam ||w||_1 = {f_got:.6f}; ISTA as specified reaches {f_want:.6f}.{hint}"
+            f"mean((Xw - y)^2) + lam ||w||_1 = {f_got:.6f}; ISTA as specified reaches {f_want:.6f}.{hint}"
         )
     return "lasso_ista reaches the Lasso objective of ISTA and gives exact zeros."

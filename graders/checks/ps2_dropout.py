@@ -12,7 +12,7 @@ import numpy as np
 from graders import dropout_backward as ref_backward, dropout_forward as ref_forward
 from graders import dropout_mask as ref_mask
 
-from ._framework import CheckFailed, as_array, call_student, check, describe, expect_close, expect_raises
+from ._framework import CheckFailed, as_array, call_student, check, describe, expect_close, expect_raises, expect_tuple
 
 A = "ps2_dropout"
 CONVENTION = "draw u = rng.random(shape) once and keep a unit where u < 1 - rate"
@@ -116,9 +116,7 @@ def dropout_forward_scaling(dropout_forward):
     for seed, shape, rate in ((0, (4, 6), 0.2), (1, (8, 5), 0.7), (2, (1, 10), 0.3), (3, (2, 3, 4), 0.25)):
         x = _x(100 + seed, shape)
         result = call_student(dropout_forward, name, x.copy(), rate, True, np.random.default_rng(seed))
-        if not isinstance(result, tuple) or len(result) != 2:
-            raise CheckFailed(f"`{name}` should return a pair (out, mask); it returned {describe(result)}.")
-        out, mask = result
+        out, mask = expect_tuple(result, name, ("out", "mask"))
         want_out, want_mask = ref_forward(x, rate, True, np.random.default_rng(seed))
         mask_arr = as_array(mask, f"{name}(...)[1] (the mask)")
         if mask_arr.shape != want_mask.shape or not np.array_equal(mask_arr, want_mask):
@@ -147,9 +145,7 @@ def dropout_forward_inference(dropout_forward):
     for shape, rate in (((5, 4), 0.3), ((1, 7), 0.8), ((2, 2, 3), 0.5)):
         x = _x(200, shape)
         result = call_student(dropout_forward, name, x.copy(), rate, False, np.random.default_rng(0))
-        if not isinstance(result, tuple) or len(result) != 2:
-            raise CheckFailed(f"`{name}` should return a pair (out, mask); it returned {describe(result)}.")
-        out, mask = result
+        out, mask = expect_tuple(result, name, ("out", "mask"))
         out_arr = as_array(out, name)
         if out_arr.shape == x.shape and not np.allclose(out_arr, x):
             if np.allclose(out_arr, x * (1 - rate)):

@@ -16,7 +16,7 @@ import numpy as np
 
 from graders import early_stopping as ref
 
-from ._framework import CheckFailed, call_student, check, describe, expect_raises
+from ._framework import CheckFailed, call_student, check, expect_raises, expect_tuple
 
 A = "ps3_early_stopping"
 
@@ -34,9 +34,7 @@ def _result(func, losses, patience, min_delta=None):
     args = (list(losses) if isinstance(losses, list) else losses.copy(), patience)
     result = call_student(func, name, *args) if min_delta is None else \
         call_student(func, name, *args, min_delta=min_delta)
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise CheckFailed(f"`{name}` should return a pair (stop_epoch, best_epoch); it returned {describe(result)}.")
-    stop, best = result
+    stop, best = expect_tuple(result, name, ("stop_epoch", "best_epoch"))
     for what, value in (("stop_epoch", stop), ("best_epoch", best)):
         if value is not None and not isinstance(value, (int, np.integer)):
             raise CheckFailed(f"`{what}` should be an int (a 0-based epoch index) or None; `{name}` returned "

@@ -18,7 +18,7 @@ import numpy as np
 
 from graders import batchnorm_backward, batchnorm_forward
 
-from ._framework import CheckFailed, call_student, check, describe, expect_close, expect_raises
+from ._framework import CheckFailed, call_student, check, describe, expect_close, expect_raises, expect_tuple
 
 FWD = "batchnorm_forward"
 BWD = "batchnorm_backward"
@@ -64,14 +64,7 @@ def _call_forward(student, case, training):
     args = _copy(case)
     result = call_student(student, FWD, args["x"], args["gamma"], args["beta"], args["running_mean"],
                           args["running_var"], training, momentum=args["momentum"], eps=args["eps"])
-    if result is None:
-        raise CheckFailed(f"`{FWD}` returned None: did you forget a `return` statement?")
-    if not isinstance(result, tuple) or len(result) != 4:
-        got = f"a {type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) \
-            else type(result).__name__
-        raise CheckFailed(f"`{FWD}` should return a tuple (out, running_mean, running_var, cache); "
-                          f"it returned {got}.")
-    return result, args
+    return expect_tuple(result, FWD, ("out", "running_mean", "running_var", "cache")), args
 
 
 def _reference(case, training):
@@ -374,13 +367,7 @@ def forward_edge_cases(student_forward):
 def _call_backward(student_backward, dout, cache):
     cache = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in cache.items()}
     result = call_student(student_backward, BWD, dout.copy(), cache)
-    if result is None:
-        raise CheckFailed(f"`{BWD}` returned None: did you forget a `return` statement?")
-    if not isinstance(result, tuple) or len(result) != 3:
-        got = f"a {type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) \
-            else type(result).__name__
-        raise CheckFailed(f"`{BWD}` should return a tuple (dx, dgamma, dbeta); it returned {got}.")
-    return result
+    return expect_tuple(result, BWD, ("dx", "dgamma", "dbeta"))
 
 
 def _backward_variants(dout, cache):

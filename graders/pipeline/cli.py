@@ -74,18 +74,20 @@ def _fail(message: str) -> int:
 def autograde(args) -> int:
     from nbgrader.api import Gradebook
 
+    from graders.course_config import assignments
+
     from .collect import DEFAULT_FLAT_REGEX, collect_flat, collect_nbgrader_layout, is_flat
-    from .course import prepare_courses
+    from .prepare import prepare_assignments
     from .record import record
     from .report import write_cells_csv, write_grades_csv, write_report_html
-    from .task import Limits
+    from .model import Limits
 
     start = time.perf_counter()
     if not args.submissions.is_dir():
         return _fail(f"Expected --submissions to be a folder. Received: {args.submissions}")
     if args.jobs < 1:
         return _fail(f"Expected --jobs >= 1. Received: {args.jobs}")
-    known = sorted(p.name for p in args.source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+    known = assignments(args.source)
     flat = is_flat(args.submissions)
     if flat and (not args.assignment or len(args.assignment) != 1):
         return _fail("a flat folder of notebooks holds one assignment: name it with --assignment")
@@ -112,11 +114,11 @@ def autograde(args) -> int:
     print(f"Preparing {len(wanted)} assignment(s) with nbgrader generate_assignment ...", flush=True)
     prepared = time.perf_counter()
     try:
-        courses = prepare_courses(wanted, args.source, args.course_id, master_db_url=args.db, config_file=args.config)
+        prepared_by_id = prepare_assignments(wanted, args.source, args.course_id, master_db_url=args.db, config_file=args.config)
     except FileNotFoundError as exc:
         return _fail(str(exc))
     print(f"Prepared in {time.perf_counter() - prepared:.1f} s.", flush=True)
-    names = {aid: sorted(c.release) for aid, c in courses.items()}
+    names = {aid: sorted(c.release) for aid, c in prepared_by_id.items()}
     if flat:
         collected = collect_flat(args.submissions, wanted[0], names[wanted[0]], args.flat_regex or DEFAULT_FLAT_REGEX)
     else:
@@ -134,13 +136,13 @@ def autograde(args) -> int:
     if args.scheduler:
         from .dask_runner import run_dask
 
-        stream = run_dask(args.scheduler, tasks, courses, limits)
+        stream = run_dask(args.scheduler, tasks, prepared_by_id, limits)
         where = f"Dask scheduler {args.scheduler}"
     else:
         from .pool import run_local
 
         jobs = min(args.jobs, len(tasks))
-        stream = run_local(tasks, courses, limits, jobs, log_dir=args.out / "logs")
+        stream = run_local(tasks, prepared_by_id, limits, jobs, log_dir=args.out / "logs")
         where = f"{jobs} local worker(s)"
     print(f"Grading {len(tasks)} submission(s) of {len({t.student_id for t in tasks})} student(s) on {where}.",
           flush=True)

@@ -8,15 +8,16 @@ environment (``environment.yml``) and should run one task at a time per process
 """
 from __future__ import annotations
 
-from .task import Course, Limits, Submission, failure_result, grade_submission
+from .model import Limits, PreparedAssignment, Submission
+from .task import failure_result, grade_submission
 
 
-def run_dask(address, tasks: list[Submission], courses: dict[str, Course], limits: Limits):
+def run_dask(address, tasks: list[Submission], prepared_by_id: dict[str, PreparedAssignment], limits: Limits):
     from distributed import Client, as_completed
 
     client = address if isinstance(address, Client) else Client(address)
     try:
-        shipped = {aid: client.scatter(course, broadcast=True) for aid, course in courses.items()}
+        shipped = {aid: client.scatter(prepared, broadcast=True) for aid, prepared in prepared_by_id.items()}
         futures = {client.submit(grade_submission, shipped[sub.assignment], sub, limits, pure=False): sub
                    for sub in tasks}
         for future in as_completed(futures):
@@ -24,7 +25,7 @@ def run_dask(address, tasks: list[Submission], courses: dict[str, Course], limit
             try:
                 yield future.result()
             except Exception as exc:  # a worker lost, or the task itself failed
-                yield failure_result(sub, courses[sub.assignment], "error",
+                yield failure_result(sub, prepared_by_id[sub.assignment], "error",
                                      f"the Dask task failed: {type(exc).__name__}: {exc}"[:300])
     finally:
         if not isinstance(address, Client):

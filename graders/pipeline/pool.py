@@ -18,7 +18,8 @@ import signal
 import threading
 from pathlib import Path
 
-from .task import Course, Limits, failure_result
+from .model import Limits, PreparedAssignment
+from .task import failure_result
 
 
 # What a worker imports to grade. The workers are forked from one "forkserver" process that
@@ -77,7 +78,7 @@ class _Slot:
         self.kill()
 
 
-def run_local(tasks, courses: dict[str, Course], limits: Limits, jobs: int, log_dir: Path | None = None):
+def run_local(tasks, prepared_by_id: dict[str, PreparedAssignment], limits: Limits, jobs: int, log_dir: Path | None = None):
     """Grade ``tasks`` (a list of Submission) with ``jobs`` workers; yield GradeResults as they finish."""
     todo: queue.Queue = queue.Queue()
     for sub in tasks:
@@ -92,8 +93,8 @@ def run_local(tasks, courses: dict[str, Course], limits: Limits, jobs: int, log_
                     sub = todo.get_nowait()
                 except queue.Empty:
                     return
-                course = courses[sub.assignment]
-                send_course = None if sub.assignment in slot.known_courses else course
+                prepared = prepared_by_id[sub.assignment]
+                send_course = None if sub.assignment in slot.known_courses else prepared
                 try:
                     slot.conn.send((sub.assignment, send_course, sub, limits))
                     slot.known_courses.add(sub.assignment)
@@ -102,13 +103,13 @@ def run_local(tasks, courses: dict[str, Course], limits: Limits, jobs: int, log_
                         if status == "ok":
                             done.put(payload)
                         else:
-                            done.put(failure_result(sub, course, "error", "the grader failed on this submission: "
+                            done.put(failure_result(sub, prepared, "error", "the grader failed on this submission: "
                                               + payload.strip().splitlines()[-1][:300]))
                         continue
                     detail = f"grading took longer than the hard limit of {limits.submission_timeout} s"
-                    done.put(failure_result(sub, course, "timeout", detail))
+                    done.put(failure_result(sub, prepared, "timeout", detail))
                 except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
-                    done.put(failure_result(sub, course, "error", "the grading worker died on this submission"))
+                    done.put(failure_result(sub, prepared, "error", "the grading worker died on this submission"))
                 slot.kill()  # after a timeout or a crash: a fresh worker for the next task
                 slot.start()
         finally:

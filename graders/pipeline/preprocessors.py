@@ -11,9 +11,10 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict, Integer
 
-from .sandbox import TRUNCATED
+from graders.cells import BEGIN_HIDDEN, END_HIDDEN, grade_id
+from graders.runtime.guard import TRUNCATED
 
-HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+HIDDEN_TESTS = re.compile(rf"^[ \t]*{re.escape(BEGIN_HIDDEN)}.*?{re.escape(END_HIDDEN)}[ \t]*\n?", re.S | re.M)
 HIDDEN_PLACEHOLDER = "# (hidden tests: their result is shown below)\n"
 
 
@@ -59,7 +60,7 @@ class SandboxedExecute(Execute):
         from . import verdicts
 
         service = verdicts.ACTIVE
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") if cell.cell_type == "code" else None
+        gid = grade_id(cell) if cell.cell_type == "code" else None
         if service is None or not gid:
             return super().preprocess_cell(cell, resources, index)
         service.begin(str((resources or self.resources or {}).get("unique_key", "")), gid)
@@ -125,7 +126,7 @@ class StripHiddenTests(Preprocessor):
     """
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and "### BEGIN HIDDEN TESTS" in cell.source:
+        if cell.cell_type == "code" and BEGIN_HIDDEN in cell.source:
             cell.source = HIDDEN_TESTS.sub(HIDDEN_PLACEHOLDER, cell.source)
             # A traceback quotes the lines of the cell that failed: keep only the message.
             for out in cell.get("outputs", []):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .task import GradeResult
+from .model import GradeResult
 
 
 def record(gb, result: GradeResult, autograded_dir: Path | None = None, feedback_dir: Path | None = None) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .task import GradeResult
+from .model import GradeResult
 
 CELL_COLUMNS = ["student_id", "assignment", "notebook", "grade_id", "score", "max_score", "message"]
 

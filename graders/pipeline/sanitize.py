@@ -18,32 +18,17 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from graders.cells import grade_id, is_answer, is_locked
+
+from .model import Flag
+
 MAX_NOTEBOOK_BYTES = 50 * 1024**2
-
-
-@dataclass
-class Flag:
-    """Why a submission needs an instructor's attention."""
-
-    reason: str   # invalid | missing | tampering | timeout | memory | error | forbidden-file | output-limit
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.reason}: {self.detail}"
 
 
 @dataclass
 class Sanitized:
     notebook: nbformat.NotebookNode | None
     flags: list[Flag] = field(default_factory=list)
-
-
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def _grade_id(cell) -> str | None:
-    return _nbgrader(cell).get("grade_id")
 
 
 def sanitize(raw: bytes | None, notebook_name: str, release: nbformat.NotebookNode) -> Sanitized:
@@ -78,14 +63,14 @@ def sanitize(raw: bytes | None, notebook_name: str, release: nbformat.NotebookNo
 def _dedupe_graded_cells(nb, flags: list[Flag]) -> None:
     positions: dict[str, list[int]] = {}
     for i, cell in enumerate(nb.cells):
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid:
             positions.setdefault(gid, []).append(i)
     for gid, where in positions.items():
         if len(where) < 2:
             continue
-        meta = _nbgrader(nb.cells[where[0]])
-        keep = where[-1] if meta.get("solution") and not meta.get("locked") else where[0]
+        first = nb.cells[where[0]]
+        keep = where[-1] if is_answer(first) and not is_locked(first) else where[0]
         for i in where:
             if i != keep:
                 nb.cells[i].metadata.pop("nbgrader", None)
@@ -96,13 +81,12 @@ def _dedupe_graded_cells(nb, flags: list[Flag]) -> None:
 def _compare_locked_cells(nb, release, flags: list[Flag]) -> None:
     submitted = {}
     for cell in nb.cells:
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid and gid not in submitted:
             submitted[gid] = cell
     for ref in release.cells:
-        meta = _nbgrader(ref)
-        gid = meta.get("grade_id")
-        if not gid or not meta.get("locked"):
+        gid = grade_id(ref)
+        if not gid or not is_locked(ref):
             continue
         cell = submitted.get(gid)
         if cell is None:

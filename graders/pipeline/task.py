@@ -12,105 +12,33 @@ result (one writer, see ``record``).
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from .kernel import OUTPUT_LIMIT_ENV
-from .sanitize import Flag, sanitize
-from .sandbox import (ACCESS_LOG_ENV, ALLOW_ENV, ESCAPE_TAG, FORBIDDEN_MESSAGE, MEMORY_ENV, PROTECT_ENV,
+from .model import CellResult, Flag, GradeResult, Limits, PreparedAssignment, Submission, check_student_id  # noqa: F401
+from .sanitize import sanitize
+from graders.cells import grade_id, is_graded, is_task, points
+from graders.checks._framework import REFERENCE_USED
+from graders.runtime.guard import (ACCESS_LOG_ENV, ALLOW_ENV, ESCAPE_TAG, FORBIDDEN_MESSAGE, MEMORY_ENV, PROTECT_ENV,
                       SINGLE_THREAD_ENV, TRUNCATED)
 
 # Every task's private course folder lives under one parent that student code may not read,
 # so that a submission cannot look at another student's files graded at the same time.
 TASKS_ROOT = Path(tempfile.gettempdir()) / "graders-tasks"
-REFERENCE_USED = "uses the course's reference implementation"  # graders.checks' message
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 
 
-def check_student_id(student_id: str) -> str:
-    """Student ids become folder names: refuse anything that is not a plain, safe name."""
-    if not isinstance(student_id, str) or not SAFE_ID.match(student_id) or ".." in student_id:
-        raise ValueError(
-            "Expected a student id made of letters, digits and . _ @ + - (starting with a letter or digit, "
-            f"at most 100 characters, no '..'). Received: {student_id!r}"
-        )
-    return student_id
-
-
-@dataclass
-class Course:
-    """Everything a worker needs to grade one assignment (small enough to ship to a cluster)."""
-
-    assignment: str
-    course_id: str
-    gradebook: bytes                  # sqlite gradebook holding the assignment (made by generate_assignment)
-    source: dict[str, bytes]          # notebook name -> source notebook (with solutions and hidden tests)
-    release: dict[str, bytes]         # notebook name -> release notebook (what students got)
-    config: object = None             # the course's nbgrader_config.py (a traitlets Config)
-
-
-@dataclass
-class Limits:
-    cell_timeout: int | None = None   # seconds per cell; None: nbgrader_config.py's Execute.timeout
-    memory_bytes: int = 8 * 1024**3   # per process (address space) and for the whole submission (cgroup)
-    submission_timeout: int = 900     # hard limit for the whole submission (local pool only)
-    sandbox: str = "auto"             # isolation.choose(): auto | bwrap | landlock | none
-
-
-@dataclass
-class Submission:
-    student_id: str
-    assignment: str
-    files: dict[str, bytes | None]    # notebook name -> submitted bytes (None: not submitted)
-    timestamp: str | None = None
-
-
-@dataclass
-class CellResult:
-    notebook: str
-    grade_id: str
-    score: float
-    max_score: float
-    message: str = ""
-
-
-@dataclass
-class GradeResult:
-    student_id: str
-    assignment: str
-    timestamp: str | None
-    grades: list[dict] = field(default_factory=list)      # nbgrader Grade fields per graded cell
-    comments: list[dict] = field(default_factory=list)    # nbgrader Comment fields per answer cell
-    cells: list[CellResult] = field(default_factory=list)
-    flags: list[Flag] = field(default_factory=list)
-    autograded: dict[str, bytes] = field(default_factory=dict)
-    feedback: dict[str, bytes] = field(default_factory=dict)
-    log: str = ""
-    seconds: float = 0.0
-    memory_limit: str = ""                                # which memory limit applied (cgroup or per process)
-
-    @property
-    def score(self) -> float:
-        return sum(c.score for c in self.cells)
-
-    @property
-    def max_score(self) -> float:
-        return sum(c.max_score for c in self.cells)
-
-
-def _config(root: Path, course: Course, limits: Limits, sandbox_env: dict, launch: dict):
+def _config(root: Path, prepared: PreparedAssignment, limits: Limits, sandbox_env: dict, launch: dict):
     """The course's nbgrader configuration (``nbgrader_config.py``, loaded when the course was
     prepared), moved into the private task folder ``root``, with the sandboxed kernel."""
     from graders.course_config import private_course
 
-    c = private_course(course.config, root, f"sqlite:///{root / 'gradebook.db'}", course.course_id)
+    c = private_course(prepared.config, root, f"sqlite:///{root / 'gradebook.db'}", prepared.course_id)
     if limits.cell_timeout:
         c.Execute.timeout = limits.cell_timeout
     c.SandboxedKernelManager.sandbox_env = sandbox_env
@@ -196,7 +124,7 @@ def _base_env() -> dict[str, str]:
             "MPLBACKEND": "Agg", **SINGLE_THREAD_ENV}
 
 
-def grade_submission(course: Course, submission: Submission, limits: Limits | None = None) -> GradeResult:
+def grade_submission(prepared: PreparedAssignment, submission: Submission, limits: Limits | None = None) -> GradeResult:
     """Autograde one submission in a private course folder; see the module docstring."""
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
@@ -212,20 +140,20 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
     limits = limits or Limits()
     start = time.perf_counter()
     sid = check_student_id(submission.student_id)
-    aid = course.assignment
+    aid = prepared.assignment
     result = GradeResult(sid, aid, submission.timestamp)
     sandbox = sandbox_for(limits.sandbox)
     TASKS_ROOT.mkdir(mode=0o700, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"{aid}-", dir=TASKS_ROOT) as tmp:
         root = Path(tmp)
-        (root / "gradebook.db").write_bytes(course.gradebook)
-        for name, data in course.source.items():
+        (root / "gradebook.db").write_bytes(prepared.gradebook)
+        for name, data in prepared.source.items():
             path = root / "source" / aid / f"{name}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         sub_dir = root / "submitted" / sid / aid
         sub_dir.mkdir(parents=True)
-        for name, release_bytes in course.release.items():
+        for name, release_bytes in prepared.release.items():
             release = nbformat.reads(release_bytes.decode("utf-8"), as_version=4)
             clean = sanitize(submission.files.get(name), name, release)
             result.flags.extend(clean.flags)
@@ -246,7 +174,7 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
             **_base_env(), **_home(kernel_home), **audit,
             ALLOW_ENV: os.pathsep.join(map(str, (autograded_dir, run, kernel_home))),
             ACCESS_LOG_ENV: str(access_log),
-            OUTPUT_LIMIT_ENV: str(_output_limit(course.config)),
+            OUTPUT_LIMIT_ENV: str(_output_limit(prepared.config)),
             CHECK_SOCKET_ENV: str(run / "checks.sock"),
         }
         server_env = {**_base_env(), **_home(checks_home), **audit, ALLOW_ENV: str(checks_home),
@@ -256,7 +184,7 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
         before = current_children() if not jail.folders else None
         launch = {"sandbox": sandbox, "jail": jail, "writable": [str(autograded_dir), str(run), str(kernel_home)],
                   "cwd": str(autograded_dir)}
-        config = _config(root, course, limits, sandbox_env, launch)
+        config = _config(root, prepared, limits, sandbox_env, launch)
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         service = None
         try:
@@ -277,8 +205,8 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
                 result.flags.append(Flag("memory", f"the submission hit its memory limit ({jail.limit_note})"))
             jail.close(before)  # every process the submission started, detached ones included
 
-        judged = _apply_verdicts(config.CourseDirectory.db_url, course, sid, service, result)
-        with Gradebook(config.CourseDirectory.db_url, course_id=course.course_id) as gb:
+        judged = _apply_verdicts(config.CourseDirectory.db_url, prepared, sid, service, result)
+        with Gradebook(config.CourseDirectory.db_url, course_id=prepared.course_id) as gb:
             try:
                 sub = gb.find_submission(aid, sid)
             except Exception:
@@ -292,11 +220,11 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
                     for cm in nb.comments:
                         result.comments.append(dict(notebook=nb.name, name=cm.name, auto_comment=cm.auto_comment))
 
-        for name in course.release:
+        for name in prepared.release:
             path = autograded_dir / f"{name}.ipynb"
             if path.exists():
                 result.autograded[name] = path.read_bytes()
-        collect_cells(result, course, judged)
+        collect_cells(result, prepared, judged)
         _runtime_flags(result, [access_log, checks_log])
 
         if result.autograded:
@@ -304,7 +232,7 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
             if not fb.get("success"):
                 cause = _failure_flag((fb.get("log") or "") + (fb.get("error") or "")).detail
                 result.flags.append(Flag("error", f"feedback could not be generated: {cause}"))
-            for name in course.release:
+            for name in prepared.release:
                 html = root / "feedback" / sid / aid / f"{name}.html"
                 if html.exists():
                     result.feedback[name] = html.read_bytes()
@@ -312,7 +240,7 @@ def grade_submission(course: Course, submission: Submission, limits: Limits | No
     return result
 
 
-def _apply_verdicts(db_url: str, course: Course, sid: str, service, result: GradeResult) -> dict:
+def _apply_verdicts(db_url: str, prepared: PreparedAssignment, sid: str, service, result: GradeResult) -> dict:
     """Zero every graded cell whose hidden checks did not all pass, as the grader saw them.
 
     nbgrader's own score (the cell raised no error) is necessary, not sufficient. The private
@@ -324,12 +252,12 @@ def _apply_verdicts(db_url: str, course: Course, sid: str, service, result: Grad
 
     from .verdicts import expected_checks, judge
 
-    expected = expected_checks(course.source)
+    expected = expected_checks(prepared.source)
     seen = service.verdicts if service is not None else {}
     zeroed: dict[tuple[str, str], str] = {}
-    with Gradebook(db_url, course_id=course.course_id) as gb:
+    with Gradebook(db_url, course_id=prepared.course_id) as gb:
         try:
-            sub = gb.find_submission(course.assignment, sid)
+            sub = gb.find_submission(prepared.assignment, sid)
         except Exception:
             return zeroed
         for nb in sub.notebooks:
@@ -363,31 +291,30 @@ def _failure_flag(log: str) -> Flag:
     return Flag("error", (errors[-1] if errors else lines[-1] if lines else "nbgrader failed")[:300])
 
 
-def failure_result(sub: Submission, course: Course, reason: str, detail: str) -> GradeResult:
+def failure_result(sub: Submission, prepared: PreparedAssignment, reason: str, detail: str) -> GradeResult:
     """The result of a submission that could not be graded at all: zero on every cell, flagged."""
     result = GradeResult(sub.student_id, sub.assignment, sub.timestamp, flags=[Flag(reason, detail)])
-    collect_cells(result, course)
+    collect_cells(result, prepared)
     return result
 
 
-def collect_cells(result: GradeResult, course: Course, overrides: dict | None = None) -> None:
+def collect_cells(result: GradeResult, prepared: PreparedAssignment, overrides: dict | None = None) -> None:
     """One row per graded cell, with the score and the failure message (``overrides``: the grader's
     own verdict where it overruled the cell's)."""
     scores = {(g["notebook"], g["name"]): g for g in result.grades}
-    for name, release_bytes in course.release.items():
+    for name, release_bytes in prepared.release.items():
         release = nbformat.reads(release_bytes.decode("utf-8"), as_version=4)
         graded = nbformat.reads(result.autograded[name].decode("utf-8"), as_version=4) if name in result.autograded else None
         by_id = {}
         if graded is not None:
             for cell in graded.cells:
-                gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                gid = grade_id(cell)
                 if gid and gid not in by_id:
                     by_id[gid] = cell
         for cell in release.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if not (meta.get("grade") or meta.get("task")):
+            if not (is_graded(cell) or is_task(cell)):
                 continue
-            gid = meta["grade_id"]
+            gid = grade_id(cell)
             g = scores.get((name, gid), {})
             score = g.get("manual_score") if g.get("manual_score") is not None else g.get("auto_score")
             if (name, gid) in (overrides or {}):
@@ -398,7 +325,7 @@ def collect_cells(result: GradeResult, course: Course, overrides: dict | None = 
                 message = "not graded: " + (result.flags[-1].detail if result.flags else "notebook missing")
             if g.get("needs_manual_grade") and not message:
                 message = "needs manual grading"
-            result.cells.append(CellResult(name, gid, float(score or 0.0), float(meta.get("points", 0) or 0),
+            result.cells.append(CellResult(name, gid, float(score or 0.0), points(cell),
                                            message))
 
 

@@ -41,20 +41,18 @@ class ExpectedCheck:
 
 def expected_checks(source: dict[str, bytes]) -> dict[tuple[str, str], list[ExpectedCheck]]:
     """``(notebook, grade_id) -> checks`` for every graded cell whose hidden tests call ``run_check``."""
-    from graders.notebooks import BEGIN_HIDDEN, END_HIDDEN, regions
+    from graders.cells import grade_id, hidden_tests, is_graded_code
 
     expected: dict[tuple[str, str], list[ExpectedCheck]] = {}
     for name, data in source.items():
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         for cell in nb.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if cell.cell_type != "code" or not meta.get("grade"):
+            if not is_graded_code(cell):
                 continue
-            hidden = "\n".join(line for region in regions(cell.source, BEGIN_HIDDEN, END_HIDDEN) for line in region)
             checks = [ExpectedCheck(cid, tuple(a.strip() for a in args.split(",") if a.strip() and "=" not in a))
-                      for cid, args in RUN_CHECK.findall(hidden)]
+                      for cid, args in RUN_CHECK.findall(hidden_tests(cell.source))]
             if checks:
-                expected[(name, meta["grade_id"])] = checks
+                expected[(name, grade_id(cell))] = checks
     return expected
 
 

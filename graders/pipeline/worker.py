@@ -1,7 +1,8 @@
 """A long-lived grading worker process of the local pool (see ``pool``).
 
-It receives ``(course, submission, limits)`` tasks over a multiprocessing pipe, runs
-``task.grade_submission`` and sends the result back. The pipe, not stdout, carries the
+It receives ``(assignment id, prepared assignment or None if already sent, submission, limits)``
+tasks over a multiprocessing pipe, runs ``task.grade_submission`` and sends ``("ok", result)`` or
+``("error", traceback)`` back. The pipe, not stdout, carries the
 results: kernels inherit stdout, and a student's code could write to it. The worker
 leads its own process group so that the pool can kill it together with its kernels.
 """
@@ -21,7 +22,7 @@ def serve(conn, log_path: str | None) -> None:
         sys.stderr = log
     from .task import grade_submission
 
-    courses = {}
+    prepared_by_id = {}
     while True:
         try:
             message = conn.recv()
@@ -29,11 +30,11 @@ def serve(conn, log_path: str | None) -> None:
             return
         if message is None:
             return
-        key, course, submission, limits = message
-        if course is not None:
-            courses[key] = course
+        key, prepared, submission, limits = message
+        if prepared is not None:
+            prepared_by_id[key] = prepared
         try:
-            result = grade_submission(courses[key], submission, limits)
+            result = grade_submission(prepared_by_id[key], submission, limits)
             conn.send(("ok", result))
         except Exception:
             conn.send(("error", traceback.format_exc()))

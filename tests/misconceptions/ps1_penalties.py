@@ -76,10 +76,10 @@ def soft_threshold(w, t):
          code='''
 def lasso_ista(X, y, lam, n_steps=500):
     n = len(y)
-    lr = n / np.linalg.norm(X, 2) ** 2
+    lr = n / (2 * np.linalg.norm(X, 2) ** 2)
     w = np.zeros(X.shape[1])
     for _ in range(n_steps):
-        w = soft_threshold(w - lr * X.T @ (X @ w - y) / n, lam)  # threshold lam instead of lr * lam
+        w = soft_threshold(w - lr * 2 * X.T @ (X @ w - y) / n, lam)  # threshold lam instead of lr * lam
     return w
 ''',
          loses=["lasso_ista"],

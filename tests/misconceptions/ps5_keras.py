@@ -9,7 +9,7 @@ must get less than full marks (every other graded cell keeps full marks) and
 Every ps5 notebook costs about a minute of CPU to autograde (each graded cell
 starts TensorFlow in a fresh process), so this list keeps one case per distinct
 mistake; more variants (L2 only, epochs hard-coded, ...) are unit-tested in
-tests/test_checks_ps4_ps5.py.
+tests/checks/test_checks_ps4_ps5.py.
 """
 
 ASSIGNMENT = "ps5_keras"
@@ -38,7 +38,7 @@ _BN_ARGS = "input_dim, num_classes"
 
 # Each ps5 notebook costs ~45 s to autograde (every check starts TensorFlow), so the
 # nbgrader end-to-end test submits only the misconceptions without end_to_end=False;
-# tests/test_checks_ps4_ps5.py runs every one of them through the checks directly.
+# tests/checks/test_checks_ps4_ps5.py runs every one of them through the checks directly.
 MISCONCEPTIONS = [
     dict(name="activity_regularizer_instead_of_kernel",
          code=_builder("build_regularized_model", _REG_ARGS, [
