@@ -1,30 +1,33 @@
-"""Parallel pipeline vs plain sequential nbgrader, on the same submissions, in one run.
+"""The grading pipeline against plain nbgrader configured as this course configures it, in one run.
 
-    .venv/bin/python benchmarks/autograde.py [--jobs N] [--copies K]
+    .venv/bin/python benchmarks/autograde.py [--jobs N] [--numpy-sizes 24 96] [--keras-sizes 8 24]
+                                             [--no-defaults]
 
-Grades the well-behaved part of the demo cohort (tests/demo_cohort: correct,
-untouched, partial and misconception submissions; the hostile ones are left out
-because their time limits, not grading speed, would dominate) twice:
+For each class size, the same submissions (the demo cohort's well-behaved students, handed
+in under as many ids as needed: correct, untouched, partial and misconception notebooks)
+are graded three ways, one after the other on an otherwise idle machine:
 
-* baseline: ``nbgrader autograde <assignment>``, one call per assignment, sequentially,
-  in a scratch course folder (what an instructor runs without this repository's tools);
-* pipeline: ``python -m graders autograde --jobs N``, timed as a whole: preparing the
-  assignments, grading, feedback and the report (the baseline's ``generate_assignment``
-  is not timed, and it writes no feedback).
+* **nbgrader, course config**: ``nbgrader autograde <assignment>`` in a scratch course folder
+  whose ``nbgrader_config.py`` loads the course's own (``load_subconfig``) and moves only the
+  paths: what an instructor of this course runs without the pipeline. This is the baseline
+  of the ratios.
+* **nbgrader, defaults** (reference only; ``--no-defaults`` skips it): the same with nbgrader's
+  default settings (no course configuration), at the smallest class size.
+* **pipeline**: ``python -m graders autograde --jobs N``, timed as a whole (preparation, the
+  sandboxed grading, feedback for every student, the report).
 
-``--copies K`` (default 2) grades a class K times as large: each submission is also handed
-in under K - 1 more student ids. A real class has far more than the demo's 9 well-behaved
-students (only 4 of whom hand in ps5), and the pipeline's fixed costs, 10-15 s for
-starting Python, preparing the assignments, starting workers and writing the report,
-weigh less in a larger class: with ``--copies 1`` the Keras group is 4 notebooks and its
-ratio mostly measures those fixed costs.
+Each run reports wall time and **busy CPU-seconds of the whole machine** (``/proc/stat``,
+all processes: forked workers, kernels, check servers, sandboxes), per notebook, and the
+pipeline's ratios to the baseline: ``speed-up`` = baseline wall / pipeline wall, ``CPU`` =
+pipeline CPU per notebook / baseline CPU per notebook (below 1: cheaper than nbgrader).
+``generate_assignment`` for the nbgrader runs is not timed.
 
-NumPy assignments (ps1-ps4) and the Keras assignment (ps5) are timed separately, and
-the speed-up of the pipeline over the baseline is printed for each.
+The NumPy assignment is ps2 (dropout); the Keras one is ps5.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import subprocess
@@ -39,74 +42,85 @@ sys.path.insert(0, str(ROOT))
 from graders.course_config import ensure_alembic_on_path  # noqa: E402
 
 WELL_BEHAVED = ["alice", "bob", "carol", "m01", "m02", "m03", "m04", "m05", "m06"]
+COHORT = ROOT / "tests" / "demo_cohort"
+GROUPS = {"NumPy (ps2)": "ps2_dropout", "Keras (ps5)": "ps5_keras"}
 
 
-def copy_cohort(dest: Path, assignments: list[str], copies: int) -> int:
-    count = 0
-    for sid in WELL_BEHAVED:
-        for aid in assignments:
-            src = ROOT / "tests" / "demo_cohort" / sid / aid
-            if src.is_dir():
-                for k in range(copies):
-                    shutil.copytree(src, dest / (sid if k == 0 else f"{sid}-{k + 1}") / aid)
-                    count += len(list(src.glob("*.ipynb")))
-    return count
+def busy_seconds() -> float:
+    """CPU time spent by the whole machine, all cores (user, nice, system, irq, softirq, steal)."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def baseline(work: Path, assignments: list[str], copies: int) -> float:
-    """Plain nbgrader: generate_assignment, then autograde each assignment, one after the other."""
-    course = work / "baseline"
-    (course / "submitted").mkdir(parents=True)
-    copy_cohort(course / "submitted", assignments, copies)
+def measured(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float]:
+    cpu, start = busy_seconds(), time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start, busy_seconds() - cpu
+
+
+def make_class(dest: Path, assignment: str, size: int) -> int:
+    """``size`` submissions of ``assignment``: the demo's students, under fresh ids as needed."""
+    sources = [COHORT / sid / assignment for sid in WELL_BEHAVED if (COHORT / sid / assignment).is_dir()]
+    for k, src in zip(range(size), itertools.cycle(sources)):
+        shutil.copytree(src, dest / f"{src.parent.name}-{k:03d}" / assignment)
+    return size
+
+
+def nbgrader_round(work: Path, assignment: str, size: int, course_config: bool) -> tuple[float, float]:
+    course = work / ("nbgrader-course" if course_config else "nbgrader-defaults")
+    make_class(course / "submitted", assignment, size)
     (course / "source").symlink_to(ROOT / "solutions")
-    common = [f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url=sqlite:///{course / 'gb.db'}",
-              "--CourseDirectory.course_id=regularization", "--Execute.timeout=120", "--log-level=ERROR"]
-    for aid in assignments:
-        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", aid, "--force", *common],
-                       cwd=course, check=True, capture_output=True)
-    start = time.perf_counter()
-    for aid in assignments:
-        subprocess.run([sys.executable, "-m", "nbgrader", "autograde", aid, "--force", *common],
-                       cwd=course, check=True, capture_output=True)
-    return time.perf_counter() - start
+    config = ["c = get_config()  # noqa: F821"]
+    if course_config:
+        config.append(f"load_subconfig({str(ROOT / 'nbgrader_config.py')!r})  # noqa: F821")
+    config += [f"c.CourseDirectory.root = {str(course)!r}", "c.CourseDirectory.source_directory = 'source'",
+               "c.CourseDirectory.release_directory = 'release'", "c.CourseDirectory.submitted_directory = 'submitted'",
+               "c.CourseDirectory.autograded_directory = 'autograded'", "c.CourseDirectory.course_id = 'regularization'",
+               f"c.CourseDirectory.db_url = 'sqlite:///{course / 'gradebook.db'}'"]
+    (course / "nbgrader_config.py").write_text("\n".join(config) + "\n")
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    subprocess.run(nbgrader + ["generate_assignment", assignment, "--force"], cwd=course, check=True,
+                   capture_output=True)
+    return measured(nbgrader + ["autograde", assignment, "--force"], course)
 
 
-def pipeline(work: Path, assignments: list[str], jobs: int, copies: int) -> float:
+def pipeline_round(work: Path, assignment: str, size: int, jobs: int) -> tuple[float, float]:
     subs = work / "pipeline-submissions"
-    copy_cohort(subs, assignments, copies)
-    args = [sys.executable, "-m", "graders", "autograde", "--submissions", str(subs), "--out", str(work / "out"),
-            "--db", f"sqlite:///{work / 'pipeline.db'}", "--jobs", str(jobs), "--no-progress"]
-    for aid in assignments:
-        args += ["--assignment", aid]
-    start = time.perf_counter()
-    subprocess.run(args, cwd=ROOT, check=True, capture_output=True)
-    return time.perf_counter() - start
+    make_class(subs, assignment, size)
+    return measured([sys.executable, "-m", "graders", "autograde", "--submissions", str(subs), "--out",
+                     str(work / "out"), "--db", f"sqlite:///{work / 'pipeline.db'}", "--jobs", str(jobs),
+                     "--no-progress", "--assignment", assignment], ROOT)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=(os.cpu_count() or 1) + 2)
-    parser.add_argument("--copies", type=int, default=2, help="hand each submission in K times (default 2)")
+    parser.add_argument("--numpy-sizes", type=int, nargs="+", default=[24, 96])
+    parser.add_argument("--keras-sizes", type=int, nargs="+", default=[8, 24])
+    parser.add_argument("--no-defaults", action="store_true", help="skip the nbgrader-defaults reference run")
     args = parser.parse_args()
     ensure_alembic_on_path()
-    groups = {"NumPy (ps1-ps4)": ["ps1_penalties", "ps2_dropout", "ps3_early_stopping", "ps4_batchnorm"],
-              "Keras (ps5)": ["ps5_keras"]}
-    print(f"{os.cpu_count()} cores; pipeline with --jobs {args.jobs}; "
-          f"{len(WELL_BEHAVED) * args.copies} students ({args.copies} x the demo's well-behaved ones)")
-    rows = []
-    for label, assignments in groups.items():
-        with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
-            n = copy_cohort(Path(tmp) / "count", assignments, args.copies)
-            base = baseline(Path(tmp), assignments, args.copies)
-            ours = pipeline(Path(tmp), assignments, args.jobs, args.copies)
-        rows.append((label, n, base, ours))
-        print(f"{label:16s} {n:3d} notebooks | sequential nbgrader {base:7.1f} s ({base / n:5.1f} s/notebook) | "
-              f"pipeline {ours:7.1f} s ({ours / n:5.1f} s/notebook) | speed-up {base / ours:4.2f}x", flush=True)
-    n = sum(r[1] for r in rows)
-    base = sum(r[2] for r in rows)
-    ours = sum(r[3] for r in rows)
-    print(f"{'all':16s} {n:3d} notebooks | sequential nbgrader {base:7.1f} s | pipeline {ours:7.1f} s | "
-          f"speed-up {base / ours:4.2f}x (target >= 1.8x on 2 cores)")
+    print(f"{os.cpu_count()} cores; pipeline with --jobs {args.jobs}; wall s and busy CPU-s of the whole machine")
+    header = (f"{'assignment':12s} {'n':>4s} | {'nbgrader (course config)':>26s} | {'pipeline':>26s} | "
+              f"{'speed-up':>8s} {'CPU ratio':>9s}")
+    print(header)
+    print("-" * len(header))
+    for label, assignment in GROUPS.items():
+        sizes = args.numpy_sizes if assignment != "ps5_keras" else args.keras_sizes
+        for size in sizes:
+            with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
+                base_wall, base_cpu = nbgrader_round(Path(tmp), assignment, size, course_config=True)
+                ours_wall, ours_cpu = pipeline_round(Path(tmp), assignment, size, args.jobs)
+                defaults = None
+                if not args.no_defaults and size == min(sizes):
+                    defaults = nbgrader_round(Path(tmp), assignment, size, course_config=False)
+            print(f"{label:12s} {size:4d} | {base_wall:7.1f} s {base_cpu / size:5.2f} CPU-s/nb {'':3s}| "
+                  f"{ours_wall:7.1f} s {ours_cpu / size:5.2f} CPU-s/nb {'':3s}| {base_wall / ours_wall:7.2f}x "
+                  f"{(ours_cpu / size) / (base_cpu / size):8.2f}x", flush=True)
+            if defaults:
+                print(f"{'':12s} {'':4s}   (reference: nbgrader with its default settings {defaults[0]:.1f} s, "
+                      f"{defaults[1] / size:.2f} CPU-s/notebook; not the baseline)", flush=True)
 
 
 if __name__ == "__main__":
