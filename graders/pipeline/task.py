@@ -76,27 +76,27 @@ def _error_message(cell) -> str:
     return ""
 
 
-_SANDBOXES: dict = {}
+_PER_WORKER: dict = {}  # what a worker process works out once: its sandbox, matplotlib's font list
 
 
 def sandbox_for(name: str):
     """The OS sandbox of this worker process, probed once (``isolation.choose``)."""
     from .isolation import choose
 
-    if name not in _SANDBOXES:
-        _SANDBOXES[name] = choose(name)
-    return _SANDBOXES[name]
+    if name not in _PER_WORKER:
+        _PER_WORKER[name] = choose(name)
+    return _PER_WORKER[name]
 
 
 def _font_cache() -> list[Path]:
     """matplotlib's font list, built once by the grader, copied into each sandbox's home: without it
     every kernel would rebuild it (a second of CPU, and an ``fc-list`` child process)."""
-    if "fonts" not in _SANDBOXES:
+    if "fonts" not in _PER_WORKER:
         import matplotlib
         from matplotlib import font_manager  # noqa: F401  (builds the cache if it is missing)
 
-        _SANDBOXES["fonts"] = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
-    return _SANDBOXES["fonts"]
+        _PER_WORKER["fonts"] = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+    return _PER_WORKER["fonts"]
 
 
 def _output_limit(config) -> int:
