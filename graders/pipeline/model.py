@@ -49,6 +49,7 @@ class PreparedAssignment:
     source: dict[str, bytes]          # notebook name -> source notebook (with solutions and hidden tests)
     release: dict[str, bytes]         # notebook name -> release notebook (what students got)
     config: object = None             # the course's nbgrader_config.py (a traitlets Config)
+    checks: dict = field(default_factory=dict)  # (notebook, grade_id) -> the run_check calls of its hidden tests
 
 
 @dataclass

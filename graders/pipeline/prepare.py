@@ -70,6 +70,8 @@ def prepare_assignments(assignments: list[str], source_root: Path = ROOT / "solu
     """
     from graders.course_config import CONFIG_FILE, load
 
+    from .verdicts import expected_checks
+
     config = load(config_file or CONFIG_FILE, course_id=course_id)
     sources = {aid: sorted((source_root / aid).glob("*.ipynb")) for aid in assignments}
     for assignment, notebooks in sources.items():
@@ -93,9 +95,10 @@ def prepare_assignments(assignments: list[str], source_root: Path = ROOT / "solu
             if master_db_url:
                 (work / "master").mkdir()
                 _generate(assignment, source_root, config, master_db_url, work / "master")
+            source = {p.stem: p.read_bytes() for p in sources[assignment]}
             prepared_by_id[assignment] = PreparedAssignment(
-                assignment=assignment, course_id=course_id, gradebook=db.read_bytes(),
-                source={p.stem: p.read_bytes() for p in sources[assignment]},
-                release={p.stem: p.read_bytes() for p in sorted(release_dir.glob("*.ipynb"))}, config=config)
+                assignment=assignment, course_id=course_id, gradebook=db.read_bytes(), source=source,
+                release={p.stem: p.read_bytes() for p in sorted(release_dir.glob("*.ipynb"))}, config=config,
+                checks=expected_checks(source))
     return prepared_by_id
 

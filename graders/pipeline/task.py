@@ -205,13 +205,14 @@ def grade_submission(prepared: PreparedAssignment, submission: Submission, limit
                 result.flags.append(Flag("memory", f"the submission hit its memory limit ({jail.limit_note})"))
             jail.close(before)  # every process the submission started, detached ones included
 
-        judged = _apply_verdicts(config.CourseDirectory.db_url, prepared, sid, service, result)
+        judged: dict = {}
         with Gradebook(config.CourseDirectory.db_url, course_id=prepared.course_id) as gb:
             try:
                 sub = gb.find_submission(aid, sid)
             except Exception:
                 sub = None
             if sub is not None:
+                judged = _apply_verdicts(gb, sub, prepared, service, result)
                 for nb in sub.notebooks:
                     for g in nb.grades:
                         result.grades.append(dict(notebook=nb.name, name=g.name, auto_score=g.auto_score,
@@ -240,43 +241,35 @@ def grade_submission(prepared: PreparedAssignment, submission: Submission, limit
     return result
 
 
-def _apply_verdicts(db_url: str, prepared: PreparedAssignment, sid: str, service, result: GradeResult) -> dict:
-    """Zero every graded cell whose hidden checks did not all pass, as the grader saw them.
+def _apply_verdicts(gb, sub, prepared: PreparedAssignment, service, result: GradeResult) -> dict:
+    """Zero every graded cell of ``sub`` whose hidden checks did not all pass, as the grader saw them.
 
     nbgrader's own score (the cell raised no error) is necessary, not sufficient. The private
-    gradebook is corrected before feedback is rendered and the grades are collected, so the
+    gradebook ``gb`` is corrected before feedback is rendered and the grades are collected, so the
     feedback, the course gradebook, the Formgrader and ``nbgrader export`` all hold the true score.
     Returns ``(notebook, grade_id) -> message`` for the cells it zeroed.
     """
-    from nbgrader.api import Gradebook
+    from .verdicts import judge
 
-    from .verdicts import expected_checks, judge
-
-    expected = expected_checks(prepared.source)
     seen = service.verdicts if service is not None else {}
     zeroed: dict[tuple[str, str], str] = {}
-    with Gradebook(db_url, course_id=prepared.course_id) as gb:
-        try:
-            sub = gb.find_submission(prepared.assignment, sid)
-        except Exception:
-            return zeroed
-        for nb in sub.notebooks:
-            for grade in nb.grades:
-                checks = expected.get((nb.name, grade.name))
-                if not checks or not grade.auto_score:
-                    continue
-                verdict = judge(checks, seen.get((nb.name, grade.name), []))
-                if verdict.scores_allowed:
-                    continue
-                grade.auto_score = 0.0
-                zeroed[(nb.name, grade.name)] = f"{verdict.reason}: {verdict.message}"
-                detail = (f"cell '{grade.name}' raised no error, but {verdict.message}"
-                          if verdict.reason == "checks-missing" else
-                          f"cell '{grade.name}' raised no error although its hidden check failed")
-                if service is not None and service.broken:
-                    detail += f" ({service.broken})"
-                result.flags.append(Flag(verdict.reason, detail))
-        gb.db.commit()
+    for nb in sub.notebooks:
+        for grade in nb.grades:
+            checks = prepared.checks.get((nb.name, grade.name))
+            if not checks or not grade.auto_score:
+                continue
+            verdict = judge(checks, seen.get((nb.name, grade.name), []))
+            if verdict.scores_allowed:
+                continue
+            grade.auto_score = 0.0
+            zeroed[(nb.name, grade.name)] = f"{verdict.reason}: {verdict.message}"
+            detail = (f"cell '{grade.name}' raised no error, but {verdict.message}"
+                      if verdict.reason == "checks-missing" else
+                      f"cell '{grade.name}' raised no error although its hidden check failed")
+            if service is not None and service.broken:
+                detail += f" ({service.broken})"
+            result.flags.append(Flag(verdict.reason, detail))
+    gb.db.commit()
     return zeroed
 
 
