@@ -79,6 +79,8 @@ c.Autograde.autograde_preprocessors = [
 # --- feedback -----------------------------------------------------------------------
 # The autograded notebook holds the hidden tests again; keep their code out of the HTML
 # feedback that students receive (nbgrader issues #917, #1363), but show their result.
+# nbconvert's HTML exporter, with its compiled templates kept from one student to the next.
+c.GenerateFeedback.exporter_class = "graders.pipeline.feedback.FeedbackHTMLExporter"
 c.GenerateFeedback.preprocessors = [
     "graders.pipeline.preprocessors.StripHiddenTests",
     "nbgrader.preprocessors.GetGrades",

@@ -129,6 +129,36 @@ try:
 except OSError as exc:
     print("NOT KILLED -1", exc)
 """,
+    # A warm template's control socket would let a process order an unconfined fork: copy every
+    # descriptor of every visible process (pidfd_getfd needs ptrace rights over it).
+    "steal_descriptors": """
+import subprocess, sys
+code = '''
+import ctypes, json, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+stolen, orders = set(), 0
+for pid in [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:
+    pidfd = libc.syscall(434, pid, 0)  # pidfd_open
+    if pidfd < 0:
+        continue
+    for fd in range(64):
+        got = libc.syscall(438, pidfd, fd, 0)  # pidfd_getfd
+        if got < 0:
+            continue
+        stolen.add(pid)
+        try:
+            s = socket.socket(fileno=got)
+            if s.type == socket.SOCK_SEQPACKET:
+                s.send(json.dumps({{"op": "spawn", "id": 999, "module": "os", "function": "getpid", "argv": [],
+                                   "env": {{}}, "cwd": "/", "landlock": {{}}}}).encode())
+                orders += 1
+            s.detach()
+        except OSError:
+            pass
+print("FROM", sorted(stolen), "ORDERS", orders)
+'''
+print(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout)  # {token}
+""",
     # The network.
     "tcp": """
 import socket, subprocess, sys
@@ -151,4 +181,5 @@ EXPECTED_FLAG = {
     "write_graders": "escape-attempt", "sitecustomize": "escape-attempt", "ipython_startup": "escape-attempt",
     "detached": "escape-attempt", "copy_submissions": "escape-attempt", "environment": "forbidden-file",
     "gradebook": "escape-attempt", "killpg": "escape-attempt", "kill_parents": "escape-attempt", "tcp": "escape-attempt",
+    "steal_descriptors": "escape-attempt",
 }

@@ -47,9 +47,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="hard limit in seconds for one submission (local workers; default: %(default)s)")
     a.add_argument("--memory-limit", type=float, default=8.0, help="GiB: address space of each process, and resident memory of the whole submission where a cgroup can "
                         "be made (default: 8)")
-    a.add_argument("--sandbox", choices=["auto", "bwrap", "landlock"], default="auto",
-                   help="operating-system sandbox for student code: bubblewrap (namespaces), Landlock, or auto "
-                        "(bwrap where it works, else Landlock); grading is refused if none works (default: auto)")
+    a.add_argument("--sandbox", choices=["auto", "warm", "bwrap", "landlock"], default="auto",
+                   help="operating-system sandbox for student code: warm (a bubblewrap sandbox per worker whose "
+                        "template forks each process, each confined by Landlock), bubblewrap (namespaces, a cold "
+                        "start per process), Landlock (cold), or auto (warm where bwrap and Landlock both work, "
+                        "else bwrap, else Landlock); grading is refused if none works (default: auto)")
     a.add_argument("--no-sandbox", action="store_true",
                    help="DANGEROUS: run student code unconfined, as you (only for trusted notebooks)")
     a.add_argument("--flat-regex", default=None,

@@ -120,11 +120,31 @@ class Landlock(Sandbox):
                             + (", no TCP" if abi >= 4 else "") + (", signals scoped" if abi >= 6 else "")
                             + ", capabilities dropped")
 
-    def command(self, argv, writable, env, cwd):
+    @staticmethod
+    def rules(writable: list[str]) -> dict[str, list[str]]:
+        """The allow-list (``graders.runtime.landlock.restrict``) of a process that may write ``writable``."""
         readable = _system_folders() + [f"/etc/{n}" for n in ETC_FILES] + _graders_entries() + [
             "/proc", "/dev/urandom", "/dev/random", "/dev/zero", "/sys/devices/system/cpu", "/sys/fs/cgroup"]
-        rules = {"readable": readable, "writable": list(writable) + ["/dev/null"]}
-        return self.clean_env({**env, LANDLOCK_ENV: json.dumps(rules)}) + argv
+        return {"readable": readable, "writable": list(writable) + ["/dev/null"]}
+
+    def command(self, argv, writable, env, cwd):
+        return self.clean_env({**env, LANDLOCK_ENV: json.dumps(self.rules(writable))}) + argv
+
+
+class Warm(Sandbox):
+    """bubblewrap around each grading worker's warm template, Landlock around each process forked
+    from it (``graders.pipeline.warm``). ``command`` (a process not forked from the template) is
+    bubblewrap's alone."""
+
+    name = "warm"
+
+    def __init__(self, bwrap: Bubblewrap, landlock: Landlock):
+        self.bwrap, self.landlock = bwrap, landlock
+        self.description = (f"warm template in {bwrap.description.split(':')[0]}, each process forked from it "
+                            f"confined by {landlock.description}")
+
+    def command(self, argv, writable, env, cwd):
+        return self.bwrap.command(argv, writable, env, cwd)
 
 
 class NoSandbox(Sandbox):
@@ -179,16 +199,28 @@ def probe_landlock() -> tuple[Landlock | None, str]:
     return Landlock(abi), ""
 
 
+SANDBOXES = ("auto", "warm", "bwrap", "landlock", "none")
+
+
 def choose(requested: str = "auto") -> Sandbox:
-    """The sandbox to grade in: ``auto`` (bwrap, else Landlock), ``bwrap``, ``landlock`` or ``none``.
+    """The sandbox to grade in: ``auto`` (warm where bwrap and Landlock both work, else bwrap, else
+    Landlock), ``warm``, ``bwrap``, ``landlock`` or ``none``.
 
     Raises :class:`SandboxUnavailable` instead of ever falling back to no sandbox.
     """
     if requested == "none":
         return NoSandbox()
     probes = {"bwrap": probe_bwrap, "landlock": probe_landlock}
-    if requested not in ("auto", *probes):
-        raise ValueError(f"Expected a sandbox of auto, bwrap, landlock or none. Received: {requested!r}")
+    if requested not in SANDBOXES:
+        raise ValueError(f"Expected a sandbox of {', '.join(SANDBOXES)}. Received: {requested!r}")
+    if requested in ("auto", "warm"):
+        (bwrap, why_b), (landlock, why_l) = probe_bwrap(), probe_landlock()
+        if bwrap is not None and landlock is not None:
+            return Warm(bwrap, landlock)
+        if requested == "warm":
+            raise SandboxUnavailable("the warm sandbox needs both bubblewrap and Landlock:\n  "
+                                     + "\n  ".join(w for w in (why_b and f"bwrap: {why_b}",
+                                                              why_l and f"landlock: {why_l}") if w))
     reasons = []
     for name in (probes if requested == "auto" else [requested]):
         box, why = probes[name]()
@@ -282,6 +314,16 @@ class Jail:
             return argv
         join = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 111; shift; done; shift; exec "$@"'
         return ["/bin/sh", "-c", join, "graders-jail"] + [str(f / "cgroup.procs") for f in self.folders] + ["--"] + argv
+
+    def adopt(self, pid: int) -> None:
+        """Move process ``pid`` (the warm template, about to fork for this submission) into the jail."""
+        for folder in self.folders:
+            (folder / "cgroup.procs").write_text(str(pid))
+
+    def release(self, pid: int) -> None:
+        """Move ``pid`` back to the cgroups the jail was made in (its children stay in the jail)."""
+        for folder in self.folders:
+            (folder.parent / "cgroup.procs").write_text(str(pid))
 
     def hit_memory_limit(self) -> bool:
         """Did the kernel's OOM killer act in this jail (v1 ``memory.oom_control``, v2 ``memory.events``),

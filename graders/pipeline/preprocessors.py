@@ -47,6 +47,20 @@ class SandboxedKernelManager(AsyncKernelManager):
                                            resource_dir="", interrupt_mode="message" if launch else "signal")
         return self._kernel_spec
 
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        """With a warm template (``warm``): the kernel is forked from it instead of started cold."""
+        zygote = (self.launch or {}).get("zygote")
+        if zygote is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        launch = self.launch
+        proc = zygote.spawn("graders.pipeline.kernel", ["-f", self.connection_file], dict(self.sandbox_env),
+                            launch["cwd"], launch["sandbox"].landlock.rules(launch["writable"]), launch["jail"],
+                            cwd_on_path=True)
+        provisioner = self.provisioner
+        provisioner.process, provisioner.pid, provisioner.pgid = proc, proc.pid, None
+        provisioner.cwd = launch["cwd"]
+        self._reconcile_connection_info(provisioner.connection_info)
+
 
 class SandboxedExecute(Execute):
     """nbgrader's Execute, with every notebook run in a :class:`SandboxedKernelManager` kernel,

@@ -88,6 +88,35 @@ def sandbox_for(name: str):
     return _PER_WORKER[name]
 
 
+def worker_box() -> Path:
+    """This worker's folder of task folders: the only part of the disk its warm sandbox can write."""
+    box = TASKS_ROOT / f"worker-{os.getpid()}"
+    box.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return box
+
+
+def template_for(sandbox):
+    """This worker's warm template (``warm.Zygote``), started on first use and again if it died;
+    None if the sandbox is not ``warm`` or the template cannot run here (then processes start cold)."""
+    from .warm import PRELOAD, TemplateUnavailable, Zygote
+
+    if sandbox.name != "warm" or _PER_WORKER.get("zygote", True) is None:
+        return None
+    zygote = _PER_WORKER.get("zygote")
+    if zygote is not None and zygote.alive():
+        return zygote
+    if zygote is not None:
+        zygote.close()
+    box = worker_box()
+    try:
+        env = {**_base_env(), **_home(box / "template"), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        _PER_WORKER["zygote"] = Zygote.start(sandbox.bwrap, box, env, PRELOAD)
+    except (TemplateUnavailable, OSError) as exc:
+        print(f"graders: no warm template in this worker ({exc}); processes start cold", file=sys.stderr)
+        _PER_WORKER["zygote"] = None
+    return _PER_WORKER["zygote"]
+
+
 def _font_cache() -> list[Path]:
     """matplotlib's font list, built once by the grader, copied into each sandbox's home: without it
     every kernel would rebuild it (a second of CPU, and an ``fc-list`` child process)."""
@@ -143,8 +172,8 @@ def grade_submission(prepared: PreparedAssignment, submission: Submission, limit
     aid = prepared.assignment
     result = GradeResult(sid, aid, submission.timestamp)
     sandbox = sandbox_for(limits.sandbox)
-    TASKS_ROOT.mkdir(mode=0o700, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"{aid}-", dir=TASKS_ROOT) as tmp:
+    zygote = template_for(sandbox)
+    with tempfile.TemporaryDirectory(prefix=f"{aid}-", dir=worker_box()) as tmp:
         root = Path(tmp)
         (root / "gradebook.db").write_bytes(prepared.gradebook)
         for name, data in prepared.source.items():
@@ -183,13 +212,14 @@ def grade_submission(prepared: PreparedAssignment, submission: Submission, limit
         result.memory_limit = f"{jail.limit_note}; {limits.memory_bytes / 2**30:g} GiB address space per process"
         before = current_children() if not jail.folders else None
         launch = {"sandbox": sandbox, "jail": jail, "writable": [str(autograded_dir), str(run), str(kernel_home)],
-                  "cwd": str(autograded_dir)}
+                  "cwd": str(autograded_dir), "zygote": zygote}
         config = _config(root, prepared, limits, sandbox_env, launch)
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         service = None
         try:
             if any(sub_dir.glob("*.ipynb")):  # nothing readable was submitted: nothing to run
-                service = verdicts.CheckService.start(run, checks_home, sandbox, jail, server_env, DEFAULT_TIMEOUT)
+                service = verdicts.CheckService.start(run, checks_home, sandbox, jail, server_env, DEFAULT_TIMEOUT,
+                                                      zygote=zygote)
                 verdicts.ACTIVE = service
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy and nbformat chatter
@@ -203,6 +233,8 @@ def grade_submission(prepared: PreparedAssignment, submission: Submission, limit
                 service.close()
             if jail.hit_memory_limit():
                 result.flags.append(Flag("memory", f"the submission hit its memory limit ({jail.limit_note})"))
+            if zygote is not None:
+                zygote.kill_all()  # what the submission left in the worker's sandbox, before the next one
             jail.close(before)  # every process the submission started, detached ones included
 
         judged: dict = {}

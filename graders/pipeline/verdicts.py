@@ -20,6 +20,7 @@ student's: an input transformer that turns every test cell into ``pass``, or a r
 from __future__ import annotations
 
 import json
+import os
 import re
 import select
 import socket
@@ -83,16 +84,19 @@ def judge(expected: list[ExpectedCheck], verdicts: list[dict]) -> Judgement:
 class CheckService:
     """The check server of one submission (see the module docstring)."""
 
-    proc: subprocess.Popen
+    proc: subprocess.Popen             # or a warm.ForkedProcess
     socket_path: Path
     check_timeout: float
+    to_server: object                   # the server's stdin (control requests) ...
+    from_server: object                 # ... and its stdout (replies, verdicts)
     verdicts: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
     broken: str = ""
     _cell: tuple[str, str] | None = None
 
     @classmethod
     def start(cls, run_dir: Path, home: Path, sandbox, jail, env: dict[str, str], check_timeout: float,
-              stderr=None) -> "CheckService":
+              stderr=None, zygote=None) -> "CheckService":
+        """Start the server in ``sandbox`` and ``jail``; forked from the warm template ``zygote`` if given."""
         from graders.checks._framework import isolated_command
         from graders.checks._server import LISTEN_FD_ENV
 
@@ -101,22 +105,32 @@ class CheckService:
         try:
             listener.bind(str(path))
             listener.listen(16)
+            if zygote is not None:
+                (stdin_r, stdin_w), (stdout_r, stdout_w) = os.pipe(), os.pipe()
+                try:
+                    proc = zygote.spawn("graders.checks._server", [], {**env, LISTEN_FD_ENV: "3"}, str(home),
+                                        sandbox.landlock.rules([str(home)]), jail,
+                                        fds={0: stdin_r, 1: stdout_w, 3: listener.fileno()}, function="serve_verdicts")
+                finally:
+                    os.close(stdin_r)
+                    os.close(stdout_w)
+                return cls(proc, path, check_timeout, os.fdopen(stdin_w, "wb"), os.fdopen(stdout_r, "rb"))
             env = {**env, LISTEN_FD_ENV: str(listener.fileno())}
             cmd = jail.command(sandbox.command(isolated_command("serve_verdicts"), [str(home)], env, str(home)))
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                                     pass_fds=[listener.fileno()], cwd=str(home))
         finally:
             listener.close()  # the server has its own copy
-        return cls(proc, path, check_timeout)
+        return cls(proc, path, check_timeout, proc.stdin, proc.stdout)
 
     def _ask(self, message: dict, wait: float) -> dict | None:
         if self.broken:
             return None
         try:
-            self.proc.stdin.write(json.dumps(message).encode("utf-8") + b"\n")
-            self.proc.stdin.flush()
-            ready, _, _ = select.select([self.proc.stdout], [], [], wait)
-            line = self.proc.stdout.readline() if ready else b""
+            self.to_server.write(json.dumps(message).encode("utf-8") + b"\n")
+            self.to_server.flush()
+            ready, _, _ = select.select([self.from_server], [], [], wait)
+            line = self.from_server.readline() if ready else b""
         except (OSError, ValueError):
             line = b""
         if not line:
@@ -140,7 +154,7 @@ class CheckService:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.to_server, self.from_server):
             try:
                 stream.close()
             except OSError:

@@ -33,6 +33,8 @@ def mechanisms() -> list[str]:
     from graders.pipeline.isolation import probe_bwrap, probe_landlock
 
     found = [name for name, probe in (("bwrap", probe_bwrap), ("landlock", probe_landlock)) if probe()[0]]
+    if len(found) == 2:
+        found.insert(0, "warm")  # both stacked: a template per worker in bwrap, Landlock per forked process
     return found or ["none-available"]
 
 
@@ -141,7 +143,7 @@ def batch(request, tmp_path_factory):
 def test_the_batch_completes_and_says_which_sandbox(batch):
     proc = batch["proc"]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    word = {"bwrap": "bubblewrap", "landlock": "Landlock"}[batch["mechanism"]]
+    word = {"warm": "warm template in bubblewrap", "bwrap": "bubblewrap", "landlock": "Landlock"}[batch["mechanism"]]
     assert f"Sandbox: {word}" in proc.stdout
     graded = {s for s, _ in totals(batch["out"])}
     assert graded == set(HONEST) | {f"x_{name}" for name in ATTACKS}
@@ -200,6 +202,7 @@ def test_no_secret_no_other_submission_no_connection(batch):
     assert "SOURCE BYTES 0" in outputs(out / "autograded" / "x_exec_source_solution" / A / "early_stopping.ipynb")
     assert "CONNECT kernel ok" not in outputs(out / "autograded" / "x_tcp" / A / "early_stopping.ipynb")
     assert batch["tcp"] == [], batch["tcp"]
+    assert "ORDERS 0" in outputs(out / "autograded" / "x_steal_descriptors" / A / "early_stopping.ipynb")
 
 
 def outputs(path: Path) -> str:
