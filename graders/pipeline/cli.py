@@ -29,9 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--out", required=True, type=Path, metavar="OUT", help="folder for the grades and the report")
     a.add_argument("--assignment", action="append", default=None, metavar="NAME",
                    help="grade only this assignment (repeatable); default: every assignment found in DIR")
-    a.add_argument("--jobs", type=int, default=min(8, (os.cpu_count() or 1) + 2),
-                   help="parallel workers on this machine (default: cores + 2: kernel start-up is latency, "
-                        "not CPU)")
+    a.add_argument("--jobs", type=int, default=min(8, (os.cpu_count() or 1) + 1),
+                   help="parallel workers on this machine (default: cores + 1: one more than the cores keeps "
+                        "them busy while a worker waits on its kernel; each worker costs a warm template)")
     a.add_argument("--scheduler", metavar="ADDRESS", help="grade on this Dask scheduler instead of local workers")
     a.add_argument("--db", metavar="URL", default=COURSE_DB,
                    help="gradebook (nbgrader db_url; sqlite:///... or postgresql://...); "
@@ -74,15 +74,9 @@ def _fail(message: str) -> int:
 
 
 def autograde(args) -> int:
-    from nbgrader.api import Gradebook
-
     from graders.course_config import assignments
 
-    from .collect import DEFAULT_FLAT_REGEX, collect_flat, collect_nbgrader_layout, is_flat
-    from .prepare import prepare_assignments
-    from .record import record
-    from .report import write_cells_csv, write_grades_csv, write_report_html
-    from .model import Limits
+    from .collect import is_flat
 
     start = time.perf_counter()
     if not args.submissions.is_dir():
@@ -113,6 +107,48 @@ def autograde(args) -> int:
         print("WARNING: --no-sandbox: student code runs unconfined, as you, with your files, processes and "
               "network in reach. Use it only for trusted notebooks.", file=sys.stderr, flush=True)
     print(f"Sandbox: {sandbox.description}.", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "logs").mkdir(exist_ok=True)
+    pool = None
+    if not args.scheduler:  # the workers (and their warm templates) start while the assignments are prepared
+        from .pool import LocalPool
+
+        pool = LocalPool(min(args.jobs, _handed_in(args.submissions, wanted, flat)), args.out / "logs",
+                         _warm_hint(sandbox, args.source, wanted))
+    try:
+        return _grade(args, sandbox, wanted, flat, pool, start)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _handed_in(folder: Path, wanted: list[str], flat: bool) -> int:
+    """How many submissions there are at most (before they are collected): workers to start."""
+    if flat:
+        return max(1, sum(1 for p in folder.iterdir() if p.is_file()))
+    return max(1, sum(1 for s in folder.iterdir() if s.is_dir() for a in wanted if (s / a).is_dir()))
+
+
+def _warm_hint(sandbox, source: Path, wanted: list[str]):
+    """What the workers' warm templates should import for the first assignment graded (tasks run in
+    assignment order), or None if the sandbox is not warm."""
+    if sandbox.name != "warm":
+        return None
+    from .warm import preload_for
+
+    first = sorted(wanted)[0]
+    return sandbox.name, preload_for({p.stem: p.read_bytes() for p in sorted((source / first).glob("*.ipynb"))})
+
+
+def _grade(args, sandbox, wanted: list[str], flat: bool, pool, start: float) -> int:
+    from nbgrader.api import Gradebook
+
+    from .collect import DEFAULT_FLAT_REGEX, collect_flat, collect_nbgrader_layout
+    from .model import Limits
+    from .prepare import prepare_assignments
+    from .record import record
+    from .report import write_cells_csv, write_grades_csv, write_report_html
+
     print(f"Preparing {len(wanted)} assignment(s) with nbgrader generate_assignment ...", flush=True)
     prepared = time.perf_counter()
     try:
@@ -127,25 +163,21 @@ def autograde(args) -> int:
         collected = collect_nbgrader_layout(args.submissions, names)
     for message in collected.rejected:
         print(f"rejected: {message}", file=sys.stderr)
-    tasks = collected.submissions
+    # One assignment after the other: a worker's warm template is made for one assignment's imports.
+    tasks = sorted(collected.submissions, key=lambda sub: (sub.assignment, sub.student_id))
     if not tasks:
         return _fail(f"no gradable submissions in {args.submissions}")
 
     limits = Limits(cell_timeout=args.cell_timeout, memory_bytes=int(args.memory_limit * 1024**3),
                     submission_timeout=args.submission_timeout, sandbox=sandbox.name)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "logs").mkdir(exist_ok=True)
     if args.scheduler:
         from .dask_runner import run_dask
 
         stream = run_dask(args.scheduler, tasks, prepared_by_id, limits)
         where = f"Dask scheduler {args.scheduler}"
     else:
-        from .pool import run_local
-
-        jobs = min(args.jobs, len(tasks))
-        stream = run_local(tasks, prepared_by_id, limits, jobs, log_dir=args.out / "logs")
-        where = f"{jobs} local worker(s)"
+        stream = pool.run(tasks, prepared_by_id, limits)
+        where = f"{len(pool.slots)} local worker(s)"
     print(f"Grading {len(tasks)} submission(s) of {len({t.student_id for t in tasks})} student(s) on {where}.",
           flush=True)
 

@@ -18,7 +18,11 @@ inside one :class:`Jail` (a cgroup) per submission. Two real mechanisms are supp
   capabilities are dropped. There is no PID namespace: the :class:`Jail` is what ends
   every process. Landlock does not cover UDP or connecting to path-named Unix sockets.
 
-Both get the same short, explicit environment (``env -i``) and both sit in the jail, which
+* ``warm`` (both stacked; :class:`Warm`, ``graders.pipeline.warm``): one bubblewrap sandbox per
+  grading worker holds a template that has imported what a kernel needs and forks each process;
+  each fork confines itself with Landlock to its submission's folders before its code runs.
+
+All get the same short, explicit environment (``env -i``) and all sit in the jail, which
 caps memory and the number of processes for the submission as a whole and kills whatever
 is left when it is over, detached (``setsid``) processes included.
 

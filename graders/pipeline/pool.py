@@ -26,8 +26,9 @@ from .task import failure_result
 # imported these once (about 3 CPU-seconds), instead of each new worker importing them again;
 # unlike a plain fork of the caller, no thread or open gradebook of the caller is inherited.
 PRELOAD = ["graders.pipeline.worker", "graders.pipeline.task", "graders.pipeline.preprocessors",
+           "graders.pipeline.verdicts", "graders.pipeline.warm", "graders.pipeline.feedback",
            "nbgrader.api", "nbgrader.apps", "nbgrader.coursedir", "nbgrader.preprocessors",
-           "nbconvert.preprocessors", "nbconvert.exporters"]
+           "nbconvert.preprocessors", "nbconvert.exporters", "nbconvert.exporters.html", "nbclient", "IPython"]
 
 
 def _context():
@@ -78,15 +79,39 @@ class _Slot:
         self.kill()
 
 
-def run_local(tasks, prepared_by_id: dict[str, PreparedAssignment], limits: Limits, jobs: int, log_dir: Path | None = None):
-    """Grade ``tasks`` (a list of Submission) with ``jobs`` workers; yield GradeResults as they finish."""
-    todo: queue.Queue = queue.Queue()
-    for sub in tasks:
-        todo.put(sub)
-    done: queue.Queue = queue.Queue()
+class LocalPool:
+    """``jobs`` worker processes, started at once (before the assignments are even prepared, so that
+    their start-up overlaps the preparation); ``warm = (sandbox, modules)`` also has each worker start
+    its warm template right away (``task.warm_up``)."""
 
-    def drive(slot: _Slot):
-        slot.start()
+    def __init__(self, jobs: int, log_dir: Path | None = None, warm: tuple[str, list[str]] | None = None):
+        self.slots = [_Slot(i, log_dir) for i in range(max(1, jobs))]
+        for slot in self.slots:
+            slot.start()
+            if warm:
+                slot.conn.send(("warm", *warm))
+
+    def run(self, tasks, prepared_by_id: dict[str, PreparedAssignment], limits: Limits):
+        """Grade ``tasks`` (a list of Submission); yield GradeResults as they finish; then stop the workers."""
+        todo: queue.Queue = queue.Queue()
+        for sub in tasks:
+            todo.put(sub)
+        done: queue.Queue = queue.Queue()
+        threads = [threading.Thread(target=self._drive, args=(s, todo, done, prepared_by_id, limits), daemon=True)
+                   for s in self.slots]
+        for t in threads:
+            t.start()
+        for _ in range(len(tasks)):
+            yield done.get()
+        for t in threads:
+            t.join()
+
+    def close(self) -> None:
+        for slot in self.slots:
+            slot.stop()
+
+    @staticmethod
+    def _drive(slot: _Slot, todo: queue.Queue, done: queue.Queue, prepared_by_id, limits: Limits) -> None:
         try:
             while True:
                 try:
@@ -115,11 +140,11 @@ def run_local(tasks, prepared_by_id: dict[str, PreparedAssignment], limits: Limi
         finally:
             slot.stop()
 
-    slots = [_Slot(i, log_dir) for i in range(max(1, jobs))]
-    threads = [threading.Thread(target=drive, args=(s,), daemon=True) for s in slots]
-    for t in threads:
-        t.start()
-    for _ in range(len(tasks)):
-        yield done.get()
-    for t in threads:
-        t.join()
+
+def run_local(tasks, prepared_by_id: dict[str, PreparedAssignment], limits: Limits, jobs: int, log_dir: Path | None = None):
+    """Grade ``tasks`` (a list of Submission) with ``jobs`` workers; yield GradeResults as they finish."""
+    pool = LocalPool(min(jobs, max(1, len(tasks))), log_dir)
+    try:
+        yield from pool.run(tasks, prepared_by_id, limits)
+    finally:
+        pool.close()

@@ -95,36 +95,72 @@ def worker_box() -> Path:
     return box
 
 
-def template_for(sandbox):
-    """This worker's warm template (``warm.Zygote``), started on first use and again if it died;
-    None if the sandbox is not ``warm`` or the template cannot run here (then processes start cold)."""
-    from .warm import PRELOAD, TemplateUnavailable, Zygote
+def warm_up(sandbox_name: str, modules: list[str]) -> None:
+    """Start this worker's warm template for ``modules`` now, before its first submission."""
+    template_for(sandbox_for(sandbox_name), modules)
 
-    if sandbox.name != "warm" or _PER_WORKER.get("zygote", True) is None:
+
+def template_for(sandbox, modules: list[str]):
+    """This worker's warm template (``warm.Zygote``) that has imported ``modules``, started on first
+    use, again if it died, and anew when an assignment needs other imports; None if the sandbox is
+    not ``warm`` or the template cannot run here (then processes start cold)."""
+    from .warm import TemplateUnavailable, Zygote
+
+    if sandbox.name != "warm":
+        return None
+    refused = _PER_WORKER.setdefault("refused", set())
+    if tuple(modules) in refused:
         return None
     zygote = _PER_WORKER.get("zygote")
-    if zygote is not None and zygote.alive():
+    if zygote is not None and zygote.alive() and zygote.modules == modules:
         return zygote
     if zygote is not None:
         zygote.close()
     box = worker_box()
+    env = {**_base_env(), **_home(box / "template"), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     try:
-        env = {**_base_env(), **_home(box / "template"), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        _PER_WORKER["zygote"] = Zygote.start(sandbox.bwrap, box, env, PRELOAD)
+        _PER_WORKER["zygote"] = Zygote.start(sandbox.bwrap, box, env, modules)
     except (TemplateUnavailable, OSError) as exc:
         print(f"graders: no warm template in this worker ({exc}); processes start cold", file=sys.stderr)
         _PER_WORKER["zygote"] = None
+        refused.add(tuple(modules))
     return _PER_WORKER["zygote"]
+
+
+def _preload(prepared: PreparedAssignment) -> list[str]:
+    from .warm import preload_for
+
+    cached = _PER_WORKER.setdefault("preload", {})
+    if prepared.assignment not in cached:
+        cached[prepared.assignment] = preload_for(prepared.source)
+    return cached[prepared.assignment]
+
+
+def release_notebook(data: bytes):
+    """A release notebook, parsed (and validated) once per worker; read it, do not change it."""
+    import hashlib
+
+    cache = _PER_WORKER.setdefault("releases", {})
+    key = hashlib.sha1(data).digest()
+    if key not in cache:
+        cache[key] = nbformat.reads(data.decode("utf-8"), as_version=4)
+    return cache[key]
 
 
 def _font_cache() -> list[Path]:
     """matplotlib's font list, built once by the grader, copied into each sandbox's home: without it
-    every kernel would rebuild it (a second of CPU, and an ``fc-list`` child process)."""
+    every kernel would rebuild it (a second of CPU, and an ``fc-list`` child process). Found where
+    matplotlib keeps it without importing matplotlib (a third of a CPU-second per worker)."""
     if "fonts" not in _PER_WORKER:
-        import matplotlib
-        from matplotlib import font_manager  # noqa: F401  (builds the cache if it is missing)
+        folder = Path(os.environ.get("MPLCONFIGDIR") or Path(os.environ.get("XDG_CACHE_HOME") or
+                                                              Path.home() / ".cache") / "matplotlib")
+        found = sorted(folder.glob("fontlist-*.json"))
+        if not found:
+            import matplotlib
+            from matplotlib import font_manager  # noqa: F401  (builds the cache if it is missing)
 
-        _PER_WORKER["fonts"] = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+            found = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+        _PER_WORKER["fonts"] = found
     return _PER_WORKER["fonts"]
 
 
@@ -172,7 +208,7 @@ def grade_submission(prepared: PreparedAssignment, submission: Submission, limit
     aid = prepared.assignment
     result = GradeResult(sid, aid, submission.timestamp)
     sandbox = sandbox_for(limits.sandbox)
-    zygote = template_for(sandbox)
+    zygote = template_for(sandbox, _preload(prepared))
     with tempfile.TemporaryDirectory(prefix=f"{aid}-", dir=worker_box()) as tmp:
         root = Path(tmp)
         (root / "gradebook.db").write_bytes(prepared.gradebook)
@@ -183,8 +219,7 @@ def grade_submission(prepared: PreparedAssignment, submission: Submission, limit
         sub_dir = root / "submitted" / sid / aid
         sub_dir.mkdir(parents=True)
         for name, release_bytes in prepared.release.items():
-            release = nbformat.reads(release_bytes.decode("utf-8"), as_version=4)
-            clean = sanitize(submission.files.get(name), name, release)
+            clean = sanitize(submission.files.get(name), name, release_notebook(release_bytes))
             result.flags.extend(clean.flags)
             if clean.notebook is not None:
                 nbformat.write(clean.notebook, sub_dir / f"{name}.ipynb")
@@ -328,7 +363,7 @@ def collect_cells(result: GradeResult, prepared: PreparedAssignment, overrides: 
     own verdict where it overruled the cell's)."""
     scores = {(g["notebook"], g["name"]): g for g in result.grades}
     for name, release_bytes in prepared.release.items():
-        release = nbformat.reads(release_bytes.decode("utf-8"), as_version=4)
+        release = release_notebook(release_bytes)
         graded = nbformat.reads(result.autograded[name].decode("utf-8"), as_version=4) if name in result.autograded else None
         by_id = {}
         if graded is not None:

@@ -28,7 +28,6 @@ Example::
 from __future__ import annotations
 
 import json
-import os
 import select
 import signal
 import socket
@@ -37,12 +36,46 @@ import sys
 import time
 from pathlib import Path
 
-# What the template imports: what every kernel and check server would import cold.
+# What every template imports: what every kernel and check server would import cold. To it,
+# ``preload_for`` adds what the assignment's notebooks import (TensorFlow for ps5).
 PRELOAD = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "numpy", "matplotlib", "matplotlib.pyplot",
            "graders.pipeline.kernel", "graders.checks._server", "graders.checks._framework", "cloudpickle"]
 _START_TIMEOUT = 120.0
 _REPLY_TIMEOUT = 30.0
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+
+
+def preload_for(notebooks: dict[str, bytes]) -> list[str]:
+    """``PRELOAD`` and the installed modules that the code cells of ``notebooks`` (an assignment's
+    source notebooks: what the release, the solutions and the hidden tests import) import."""
+    import ast
+    import importlib.util
+
+    import nbformat
+
+    found = set()
+    for data in notebooks.values():
+        for cell in nbformat.reads(data.decode("utf-8"), as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:  # IPython magics: not Python
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    found.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    found.add(node.module)
+    installed = []
+    for name in sorted(found):
+        try:
+            spec = importlib.util.find_spec(name.partition(".")[0])
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and name.partition(".")[0] != "graders":
+            installed.append(name)
+    return PRELOAD + [name for name in installed if name not in PRELOAD]
 
 
 class TemplateUnavailable(RuntimeError):
@@ -90,8 +123,8 @@ class ForkedProcess:
 class Zygote:
     """The grader's handle on one worker's template (see the module docstring)."""
 
-    def __init__(self, proc: subprocess.Popen, control: socket.socket, host_pid: int):
-        self.proc, self.control, self.host_pid = proc, control, host_pid
+    def __init__(self, proc: subprocess.Popen, control: socket.socket, host_pid: int, modules: list[str] = ()):
+        self.proc, self.control, self.host_pid, self.modules = proc, control, host_pid, list(modules)
         self.exited: dict[int, int] = {}
         self.cpu: dict[int, float] = {}  # CPU-seconds of each child that ended (for the benchmark's profile)
         self._replies: list[dict] = []
@@ -112,7 +145,7 @@ class Zygote:
                                     stdin=subprocess.DEVNULL)
         finally:
             theirs.close()
-        zygote = cls(proc, ours, 0)
+        zygote = cls(proc, ours, 0, modules)
         try:
             pong = zygote.request({"op": "ping"}, _START_TIMEOUT)
             if pong is None or pong.get("threads") != 1:

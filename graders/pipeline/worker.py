@@ -1,13 +1,14 @@
 """A long-lived grading worker process of the local pool (see ``pool``).
 
 It receives ``(assignment id, prepared assignment or None if already sent, submission, limits)``
-tasks over a multiprocessing pipe, runs ``task.grade_submission`` and sends ``("ok", result)`` or
+tasks (and, first, ``("warm", sandbox, modules)``: start the warm template) over a multiprocessing pipe, runs ``task.grade_submission`` and sends ``("ok", result)`` or
 ``("error", traceback)`` back. The pipe, not stdout, carries the
 results: kernels inherit stdout, and a student's code could write to it. The worker
 leads its own process group so that the pool can kill it together with its kernels.
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
@@ -22,6 +23,9 @@ def serve(conn, log_path: str | None) -> None:
         sys.stderr = log
     from .task import grade_submission
 
+    gc.collect()
+    gc.freeze()  # the imported modules live as long as the worker: the collector need not walk them
+
     prepared_by_id = {}
     while True:
         try:
@@ -30,6 +34,11 @@ def serve(conn, log_path: str | None) -> None:
             return
         if message is None:
             return
+        if message[0] == "warm":  # ("warm", sandbox, modules): start the template before the first task
+            from .task import warm_up
+
+            warm_up(*message[1:])
+            continue
         key, prepared, submission, limits = message
         if prepared is not None:
             prepared_by_id[key] = prepared

@@ -166,7 +166,7 @@ def test_report_files(gradebook, tmp_path):
                       sandbox="bubblewrap (test)")
     html = (tmp_path / "report.html").read_text()
     assert "<td>cid</td><td>ps3_early_stopping</td><td>timeout</td>" in html
-    assert "Sandbox: bubblewrap (test)" in html and "dan" in html and "data:image/png;base64," in html
+    assert "Sandbox: bubblewrap (test)" in html and "dan" in html and "<svg" in html
 
 
 # --------------------------------------------------------------------------- preprocessors

@@ -1,0 +1,121 @@
+"""Where one submission's CPU goes, and what each change to the pipeline saved, in one run.
+
+    .venv/bin/python benchmarks/submission_profile.py [--assignment ps2_dropout] [--rounds 1]
+
+Grades the demo cohort's well-behaved submissions of one assignment (``rounds`` times each),
+one after the other in one grading process, as a worker does, under each configuration below,
+after one untimed submission (a worker's one-time costs: its template, its caches):
+
+* **cold**: ``--sandbox bwrap``, nbconvert's ``HTMLExporter``: every kernel and check
+  server a new ``python`` in a new bubblewrap sandbox, feedback templates compiled per
+  student (the pipeline before the warm template);
+* **warm**: ``--sandbox warm``: kernels and check servers forked from the worker's template;
+* **warm + cached templates**: and ``FeedbackHTMLExporter`` (what ``nbgrader_config.py``
+  configures): what the pipeline runs now.
+
+Per submission it prints busy CPU-seconds of the whole machine (``/proc/stat``), the grading
+process's own CPU split into nbgrader's autograde, the cell-by-cell execution it drives, and
+feedback, and the rest (the sandboxed kernel and check server and their children).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+CONFIGS = {
+    "cold": ("bwrap", "nbconvert.exporters.HTMLExporter"),
+    "warm": ("warm", "nbconvert.exporters.HTMLExporter"),
+    "warm + cached templates": ("warm", None),  # None: as nbgrader_config.py says
+}
+
+
+def busy_seconds() -> float:
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(assignment: str, sandbox: str, exporter: str | None, rounds: int) -> dict:
+    """Run in a fresh process per configuration (a worker's caches are per process)."""
+    from autograde import COHORT, WELL_BEHAVED
+    from nbgrader.apps import NbGraderAPI
+
+    from graders.pipeline import preprocessors, task
+    from graders.pipeline.model import Limits, Submission
+    from graders.pipeline.prepare import prepare_assignments
+
+    prepared = prepare_assignments([assignment])[assignment]
+    if exporter:
+        prepared.config.GenerateFeedback.exporter_class = exporter
+    subs = [Submission(s, assignment, {p.stem: p.read_bytes() for p in (COHORT / s / assignment).glob("*.ipynb")})
+            for s in WELL_BEHAVED if (COHORT / s / assignment).is_dir()] * rounds
+    own = {"autograde": 0.0, "execute": 0.0, "feedback": 0.0}
+
+    def timed(owner, name, key):
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                own[key] += time.process_time() - start
+        setattr(owner, name, wrapper)
+
+    timed(NbGraderAPI, "autograde", "autograde")
+    timed(NbGraderAPI, "generate_feedback", "feedback")
+    timed(preprocessors.SandboxedExecute, "preprocess", "execute")
+    limits = Limits(sandbox=sandbox)
+    task.grade_submission(prepared, subs[0], limits)  # the worker's one-time costs, not timed
+    own.update({k: 0.0 for k in own})
+    busy, wall, mine = busy_seconds(), time.perf_counter(), time.process_time()
+    scores = [task.grade_submission(prepared, sub, limits).score for sub in subs]
+    n = len(subs)
+    busy, wall, mine = busy_seconds() - busy, time.perf_counter() - wall, time.process_time() - mine
+    return {"n": n, "busy": busy / n, "wall": wall / n, "grader": mine / n,
+            "nbgrader": (own["autograde"] - own["execute"]) / n, "execute": own["execute"] / n,
+            "feedback": own["feedback"] / n, "sandboxed": (busy - mine) / n, "score": sum(scores)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--assignment", default="ps2_dropout")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        sandbox, exporter = CONFIGS[args.one]
+        print(json.dumps(measure(args.assignment, sandbox, exporter, args.rounds)))
+        return 0
+    rows = {}
+    for name in CONFIGS:
+        proc = subprocess.run([sys.executable, __file__, "--assignment", args.assignment, "--rounds", str(args.rounds),
+                               "--one", name], capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            return 1
+        rows[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+    base = rows["cold"]
+    print(f"{args.assignment}: {base['n']} submissions per configuration, one grading process, 2-core machine\n")
+    print("| configuration | busy CPU-s/submission | vs cold | wall s/submission | grader: nbgrader | grader: execute "
+          "| grader: feedback | sandboxed processes | total score |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in rows.items():
+        print(f"| {name} | {r['busy']:.2f} | {r['busy'] / base['busy']:.2f}x | {r['wall']:.2f} | {r['nbgrader']:.2f} | "
+              f"{r['execute']:.2f} | {r['feedback']:.2f} | {r['sandboxed']:.2f} | {r['score']:g} |")
+    if len({r["score"] for r in rows.values()}) != 1:
+        print("\nThe configurations gave different scores: a configuration changed grading.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
