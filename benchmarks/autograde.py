@@ -1,7 +1,7 @@
 """The grading pipeline against plain nbgrader configured as this course configures it, in one run.
 
     .venv/bin/python benchmarks/autograde.py [--jobs N] [--numpy-sizes 24 96] [--keras-sizes 8 24]
-                                             [--no-defaults]
+                                             [--no-defaults] [--no-serial]
 
 For each class size, the same submissions (the demo cohort's well-behaved students, handed
 in under as many ids as needed: correct, untouched, partial and misconception notebooks)
@@ -13,8 +13,9 @@ are graded three ways, one after the other on an otherwise idle machine:
   of the ratios.
 * **nbgrader, defaults** (reference only; ``--no-defaults`` skips it): the same with nbgrader's
   default settings (no course configuration), at the smallest class size.
-* **pipeline**: ``python -m graders autograde --jobs N``, timed as a whole (preparation, the
-  sandboxed grading, feedback for every student, the report).
+* **pipeline**: ``python -m graders autograde --jobs N`` (default: the CLI's, cores + 1), timed
+  as a whole (preparation, the sandboxed grading, feedback for every student, the report), and
+  once more with ``--jobs 1`` at the smallest NumPy class size (``--no-serial`` skips it).
 
 Each run reports wall time and **busy CPU-seconds of the whole machine** (``/proc/stat``,
 all processes: forked workers, kernels, check servers, sandboxes), per notebook, and the
@@ -99,28 +100,36 @@ def main() -> None:
     parser.add_argument("--numpy-sizes", type=int, nargs="+", default=[24, 96])
     parser.add_argument("--keras-sizes", type=int, nargs="+", default=[8, 24])
     parser.add_argument("--no-defaults", action="store_true", help="skip the nbgrader-defaults reference run")
+    parser.add_argument("--no-serial", action="store_true", help="skip the pipeline --jobs 1 run")
     args = parser.parse_args()
     ensure_alembic_on_path()
-    print(f"{os.cpu_count()} cores; pipeline with --jobs {args.jobs}; wall s and busy CPU-s of the whole machine")
-    header = (f"{'assignment':12s} {'n':>4s} | {'nbgrader (course config)':>26s} | {'pipeline':>26s} | "
-              f"{'speed-up':>8s} {'CPU ratio':>9s}")
-    print(header)
-    print("-" * len(header))
+    print(f"{os.cpu_count()} cores; wall s and busy CPU-s of the whole machine; speed-up = nbgrader wall / "
+          "pipeline wall; CPU ratio = pipeline CPU-s per notebook / nbgrader's\n")
+    print("| notebooks | nbgrader (course config) | pipeline | jobs | speed-up | CPU ratio |")
+    print("|---|---|---|---|---|---|")
+
+    def row(label, size, base, ours, jobs):
+        print(f"| {size} {label} | {base[0]:.1f} s, {base[1] / size:.2f} CPU-s/nb | {ours[0]:.1f} s, "
+              f"{ours[1] / size:.2f} CPU-s/nb | {jobs} | {base[0] / ours[0]:.2f}x | "
+              f"{(ours[1] / size) / (base[1] / size):.2f}x |", flush=True)
+
+    references = []
     for label, assignment in GROUPS.items():
         sizes = args.numpy_sizes if assignment != "ps5_keras" else args.keras_sizes
         for size in sizes:
             with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
-                base_wall, base_cpu = nbgrader_round(Path(tmp), assignment, size, course_config=True)
-                ours_wall, ours_cpu = pipeline_round(Path(tmp), assignment, size, args.jobs)
-                defaults = None
+                base = nbgrader_round(Path(tmp), assignment, size, course_config=True)
+                row(label, size, base, pipeline_round(Path(tmp), assignment, size, args.jobs), args.jobs)
+                if not args.no_serial and size == min(sizes) and assignment != "ps5_keras":
+                    shutil.rmtree(Path(tmp) / "pipeline-submissions")
+                    shutil.rmtree(Path(tmp) / "out")
+                    (Path(tmp) / "pipeline.db").unlink()
+                    row(label, size, base, pipeline_round(Path(tmp), assignment, size, 1), 1)
                 if not args.no_defaults and size == min(sizes):
-                    defaults = nbgrader_round(Path(tmp), assignment, size, course_config=False)
-            print(f"{label:12s} {size:4d} | {base_wall:7.1f} s {base_cpu / size:5.2f} CPU-s/nb {'':3s}| "
-                  f"{ours_wall:7.1f} s {ours_cpu / size:5.2f} CPU-s/nb {'':3s}| {base_wall / ours_wall:7.2f}x "
-                  f"{(ours_cpu / size) / (base_cpu / size):8.2f}x", flush=True)
-            if defaults:
-                print(f"{'':12s} {'':4s}   (reference: nbgrader with its default settings {defaults[0]:.1f} s, "
-                      f"{defaults[1] / size:.2f} CPU-s/notebook; not the baseline)", flush=True)
+                    references.append((label, size, nbgrader_round(Path(tmp), assignment, size, course_config=False)))
+    for label, size, (wall, cpu) in references:
+        print(f"\nReference, not the baseline: nbgrader with its default settings, {size} {label}: "
+              f"{wall:.1f} s, {cpu / size:.2f} CPU-s/notebook.", flush=True)
 
 
 if __name__ == "__main__":

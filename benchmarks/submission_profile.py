@@ -7,11 +7,15 @@ one after the other in one grading process, as a worker does, under each configu
 after one untimed submission (a worker's one-time costs: its template, its caches):
 
 * **cold**: ``--sandbox bwrap``, nbconvert's ``HTMLExporter``: every kernel and check
-  server a new ``python`` in a new bubblewrap sandbox, feedback templates compiled per
-  student (the pipeline before the warm template);
+  server a new ``python`` in a new bubblewrap sandbox, feedback templates compiled and the
+  page parsed again per student (the pipeline before the warm template);
 * **warm**: ``--sandbox warm``: kernels and check servers forked from the worker's template;
-* **warm + cached templates**: and ``FeedbackHTMLExporter`` (what ``nbgrader_config.py``
-  configures): what the pipeline runs now.
+* **warm + feedback exporter**: and ``graders.pipeline.feedback.FeedbackHTMLExporter`` (what
+  ``nbgrader_config.py`` configures): what the pipeline runs now.
+
+Changes that apply to every configuration (workers that start while the assignments are
+prepared, ``gc.freeze``, release notebooks parsed once, no rfc3987 grammars) are measured by
+``benchmarks/autograde.py`` as a whole, not here.
 
 Per submission it prints busy CPU-seconds of the whole machine (``/proc/stat``), the grading
 process's own CPU split into nbgrader's autograde, the cell-by-cell execution it drives, and
@@ -34,7 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 CONFIGS = {
     "cold": ("bwrap", "nbconvert.exporters.HTMLExporter"),
     "warm": ("warm", "nbconvert.exporters.HTMLExporter"),
-    "warm + cached templates": ("warm", None),  # None: as nbgrader_config.py says
+    "warm + feedback exporter": ("warm", None),  # None: as nbgrader_config.py says
 }
 
 
