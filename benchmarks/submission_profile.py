@@ -18,8 +18,10 @@ prepared, ``gc.freeze``, release notebooks parsed once, no rfc3987 grammars) are
 ``benchmarks/autograde.py`` as a whole, not here.
 
 Per submission it prints busy CPU-seconds of the whole machine (``/proc/stat``), the grading
-process's own CPU split into nbgrader's autograde, the cell-by-cell execution it drives, and
-feedback, and the rest (the sandboxed kernel and check server and their children).
+process's own CPU (task folder and gradebook copy, sanitizing and collecting; nbgrader's
+autograde; the cell-by-cell execution it drives; feedback), recording into the course gradebook,
+and the rest: the sandboxed processes (kernel, which includes its start and the notebook's
+cells, and check server with its checks; split where the template reports them).
 """
 from __future__ import annotations
 
@@ -49,14 +51,20 @@ def busy_seconds() -> float:
 
 def measure(assignment: str, sandbox: str, exporter: str | None, rounds: int) -> dict:
     """Run in a fresh process per configuration (a worker's caches are per process)."""
+    import tempfile
+
     from autograde import COHORT, WELL_BEHAVED
+    from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
 
     from graders.pipeline import preprocessors, task
     from graders.pipeline.model import Limits, Submission
     from graders.pipeline.prepare import prepare_assignments
+    from graders.pipeline.record import record
 
-    prepared = prepare_assignments([assignment])[assignment]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-profile-"))
+    db = f"sqlite:///{tmp / 'gradebook.db'}"
+    prepared = prepare_assignments([assignment], master_db_url=db)[assignment]
     if exporter:
         prepared.config.GenerateFeedback.exporter_class = exporter
     subs = [Submission(s, assignment, {p.stem: p.read_bytes() for p in (COHORT / s / assignment).glob("*.ipynb")})
@@ -80,13 +88,31 @@ def measure(assignment: str, sandbox: str, exporter: str | None, rounds: int) ->
     limits = Limits(sandbox=sandbox)
     task.grade_submission(prepared, subs[0], limits)  # the worker's one-time costs, not timed
     own.update({k: 0.0 for k in own})
+    template = task._PER_WORKER.get("zygote")
+    spawned_before = set(template.cpu) if template else set()
     busy, wall, mine = busy_seconds(), time.perf_counter(), time.process_time()
-    scores = [task.grade_submission(prepared, sub, limits).score for sub in subs]
+    results = [task.grade_submission(prepared, sub, limits) for sub in subs]
+    graded_busy, graded_mine = busy_seconds() - busy, time.process_time() - mine
+    wall = time.perf_counter() - wall
+    recording = time.process_time()
+    with Gradebook(db, course_id=prepared.course_id) as gb:
+        for result in results:
+            record(gb, result, tmp / "autograded", tmp / "feedback")
+    recording = time.process_time() - recording
     n = len(subs)
-    busy, wall, mine = busy_seconds() - busy, time.perf_counter() - wall, time.process_time() - mine
-    return {"n": n, "busy": busy / n, "wall": wall / n, "grader": mine / n,
-            "nbgrader": (own["autograde"] - own["execute"]) / n, "execute": own["execute"] / n,
-            "feedback": own["feedback"] / n, "sandboxed": (busy - mine) / n, "score": sum(scores)}
+    by_module = {}
+    if template:
+        for rid, cpu in template.cpu.items():
+            if rid not in spawned_before:
+                by_module[template.spawned[rid]] = by_module.get(template.spawned[rid], 0.0) + cpu
+    nbgrader = own["autograde"] - own["execute"]
+    return {"n": n, "busy": (graded_busy + recording) / n, "wall": wall / n,
+            "setup": (graded_mine - own["autograde"] - own["feedback"]) / n, "nbgrader": nbgrader / n,
+            "execute": own["execute"] / n, "feedback": own["feedback"] / n, "record": recording / n,
+            "sandboxed": (graded_busy - graded_mine) / n,
+            "kernel": by_module.get("graders.pipeline.kernel", float("nan")) / n,
+            "checks": by_module.get("graders.checks._server", float("nan")) / n,
+            "score": sum(r.score for r in results)}
 
 
 def main() -> int:
@@ -108,13 +134,17 @@ def main() -> int:
             return 1
         rows[name] = json.loads(proc.stdout.strip().splitlines()[-1])
     base = rows["cold"]
-    print(f"{args.assignment}: {base['n']} submissions per configuration, one grading process, 2-core machine\n")
-    print("| configuration | busy CPU-s/submission | vs cold | wall s/submission | grader: nbgrader | grader: execute "
-          "| grader: feedback | sandboxed processes | total score |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"{args.assignment}: {base['n']} submissions per configuration, one grading process, CPU-seconds per "
+          "submission\n")
+    print("| configuration | busy CPU-s | vs cold | wall s | grader: task folder, sanitize, collect | grader: nbgrader "
+          "autograde | grader: cell execution | grader: feedback | recording | sandboxed processes "
+          "(kernel + check server) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, r in rows.items():
-        print(f"| {name} | {r['busy']:.2f} | {r['busy'] / base['busy']:.2f}x | {r['wall']:.2f} | {r['nbgrader']:.2f} | "
-              f"{r['execute']:.2f} | {r['feedback']:.2f} | {r['sandboxed']:.2f} | {r['score']:g} |")
+        split = "" if r["kernel"] != r["kernel"] else f" ({r['kernel']:.2f} + {r['checks']:.2f})"
+        print(f"| {name} | {r['busy']:.2f} | {r['busy'] / base['busy']:.2f}x | {r['wall']:.2f} | {r['setup']:.2f} | "
+              f"{r['nbgrader']:.2f} | {r['execute']:.2f} | {r['feedback']:.2f} | {r['record']:.2f} | "
+              f"{r['sandboxed']:.2f}{split} |")
     if len({r["score"] for r in rows.values()}) != 1:
         print("\nThe configurations gave different scores: a configuration changed grading.", file=sys.stderr)
         return 1

@@ -14,12 +14,13 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import shutil
 import signal
 import threading
 from pathlib import Path
 
 from .model import Limits, PreparedAssignment
-from .task import failure_result
+from .task import TASKS_ROOT, failure_result
 
 
 # What a worker imports to grade. The workers are forked from one "forkserver" process that
@@ -67,6 +68,7 @@ class _Slot:
             from .isolation import kill_jails_of
 
             kill_jails_of(self.proc.pid)  # its submission's sandboxes live in sessions of their own
+            shutil.rmtree(TASKS_ROOT / f"worker-{self.proc.pid}", ignore_errors=True)  # its task folders
         self.proc = None
 
     def stop(self):

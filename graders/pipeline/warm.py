@@ -127,6 +127,7 @@ class Zygote:
         self.proc, self.control, self.host_pid, self.modules = proc, control, host_pid, list(modules)
         self.exited: dict[int, int] = {}
         self.cpu: dict[int, float] = {}  # CPU-seconds of each child that ended (for the benchmark's profile)
+        self.spawned: dict[int, str] = {}  # the module each child ran
         self._replies: list[dict] = []
         self._next_id = 0
 
@@ -204,6 +205,7 @@ class Zygote:
         ``fds`` maps the child's descriptor numbers to the grader's descriptors to send."""
         self._next_id += 1
         rid = self._next_id
+        self.spawned[rid] = module
         fds = fds or {}
         message = {"op": "spawn", "id": rid, "module": module, "function": function, "argv": argv, "env": env,
                    "cwd": cwd, "landlock": landlock, "fds": list(fds), "cwd_on_path": cwd_on_path}
