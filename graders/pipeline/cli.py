@@ -1,6 +1,6 @@
 """``python -m graders``: the instructor's command line.
 
-    python -m graders autograde --submissions DIR --out OUT [--jobs 4]
+    python -m graders autograde --submissions DIR --out OUT [--jobs N] [--sandbox auto|warm|bwrap|landlock]
 """
 from __future__ import annotations
 
