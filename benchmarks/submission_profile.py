@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -44,16 +43,11 @@ CONFIGS = {
 }
 
 
-def busy_seconds() -> float:
-    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(assignment: str, sandbox: str, exporter: str | None, rounds: int) -> dict:
     """Run in a fresh process per configuration (a worker's caches are per process)."""
     import tempfile
 
-    from autograde import COHORT, WELL_BEHAVED
+    from autograde import COHORT, WELL_BEHAVED, busy_seconds
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
 

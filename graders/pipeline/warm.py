@@ -125,6 +125,7 @@ class Zygote:
 
     def __init__(self, proc: subprocess.Popen, control: socket.socket, host_pid: int, modules: list[str] = ()):
         self.proc, self.control, self.host_pid, self.modules = proc, control, host_pid, list(modules)
+        self._dead = False  # the template closed its end
         self.exited: dict[int, int] = {}
         self.cpu: dict[int, float] = {}  # CPU-seconds of each child that ended (for the benchmark's profile)
         self.spawned: dict[int, str] = {}  # the module each child ran
@@ -184,7 +185,7 @@ class Zygote:
                 self.cpu[message["id"]] = message.get("cpu", 0.0)
             else:
                 self._replies.append(message)
-            timeout, deadline = 0, time.monotonic()
+            deadline = time.monotonic()  # what else has arrived, without waiting again
 
     def request(self, message: dict, timeout: float = _REPLY_TIMEOUT, fds: list[int] = ()) -> dict | None:
         self.send(message, fds)
@@ -192,8 +193,6 @@ class Zygote:
         while not self._replies and time.monotonic() < deadline and self.alive():
             self.pump(min(0.2, max(0.0, deadline - time.monotonic())))
         return self._replies.pop(0) if self._replies else None
-
-    _dead = False
 
     def alive(self) -> bool:
         return not self._dead and self.proc.poll() is None
