@@ -77,19 +77,23 @@ def graded_cells(nb) -> dict[str, dict]:
     return cells
 
 
-def solution_namespace(source_nb) -> dict:
+def solution_namespace(source_nb, folder: Path | None = None) -> dict:
     """Execute a source notebook's set-up cells and answer cells (not the tests, not the
-    ungraded exploration) in a fresh namespace: the reference solution's functions."""
+    ungraded exploration) in a fresh namespace: the reference solution's functions. They run in
+    ``folder`` (the assignment's, where its data files are) if given."""
+    import contextlib
+
     namespace: dict = {"__name__": "solution_namespace"}
     seen_answer = False
-    for cell in source_nb.cells:
-        if cell.cell_type != "code" or is_graded(cell):
-            continue
-        if is_answer(cell):
-            seen_answer = True
-        elif seen_answer:
-            continue  # exploration cells after the answers
-        exec(compile(cell.source, f"<{nbgrader_meta(cell).get('grade_id', cell.get('id'))}>", "exec"), namespace)
+    with contextlib.chdir(folder) if folder else contextlib.nullcontext():
+        for cell in source_nb.cells:
+            if cell.cell_type != "code" or is_graded(cell):
+                continue
+            if is_answer(cell):
+                seen_answer = True
+            elif seen_answer:
+                continue  # exploration cells after the answers
+            exec(compile(cell.source, f"<{nbgrader_meta(cell).get('grade_id', cell.get('id'))}>", "exec"), namespace)
     return namespace
 
 

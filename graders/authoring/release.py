@@ -14,6 +14,10 @@ Notebooks are compared cell by cell (cell type, id, source, nbgrader metadata,
 no outputs) and by kernelspec, so that a release opened and saved in Jupyter,
 which adds volatile metadata, is not reported as stale; other files are
 compared byte by byte.
+
+The assignments' data files (``graders.teaching.assignment_data``: the release imports
+nothing from ``graders``) are written into ``solutions/<assignment>/`` first, where
+``generate_assignment`` finds and copies them; ``--check`` reports them when stale.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "solutions"
 RELEASE = ROOT / "exercises"
 IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
 
@@ -111,6 +116,11 @@ def compare(fresh: Path, committed: Path) -> list[str]:
 
 
 def release(names: list[str]) -> None:
+    from graders.teaching import assignment_data
+
+    for name in names:
+        for written in assignment_data.write(name, SOURCE / name):
+            print(f"solutions/{name}/{written}: written")
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
         generate(names, RELEASE, Path(tmp))
     for name in names:
@@ -123,7 +133,10 @@ def check(names: list[str], all_assignments: bool, fresh: Path | None = None) ->
     ``fresh`` is a folder that already holds a fresh release of ``names`` (the
     tests pass the one they generated); by default one is generated here.
     """
-    problems = []
+    from graders.teaching import assignment_data
+
+    problems = [f"solutions/{name}/{file}: stale or missing data file" for name in names
+                for file in assignment_data.stale(name, SOURCE / name)]
     with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
         if fresh is None:
             fresh = Path(tmp) / "release"

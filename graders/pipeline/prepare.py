@@ -96,9 +96,12 @@ def prepare_assignments(assignments: list[str], source_root: Path = ROOT / "solu
                 (work / "master").mkdir()
                 _generate(assignment, source_root, config, master_db_url, work / "master")
             source = {p.stem: p.read_bytes() for p in sources[assignment]}
+            files = {p.relative_to(release_dir).as_posix(): p.read_bytes()
+                     for p in sorted(release_dir.rglob("*")) if p.is_file() and p.suffix != ".ipynb"}
             prepared_by_id[assignment] = PreparedAssignment(
                 assignment=assignment, course_id=course_id, gradebook=db.read_bytes(), source=source,
-                release={p.stem: p.read_bytes() for p in sorted(release_dir.glob("*.ipynb"))}, config=config,
+                release={p.stem: p.read_bytes() for p in sorted(release_dir.glob("*.ipynb"))}, files=files,
+                config=config,
                 checks=expected_checks(source))
     return prepared_by_id
 

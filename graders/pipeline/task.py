@@ -212,8 +212,10 @@ def grade_submission(prepared: PreparedAssignment, submission: Submission, limit
     with tempfile.TemporaryDirectory(prefix=f"{aid}-", dir=worker_box()) as tmp:
         root = Path(tmp)
         (root / "gradebook.db").write_bytes(prepared.gradebook)
-        for name, data in prepared.source.items():
-            path = root / "source" / aid / f"{name}.ipynb"
+        # The data files too: autograde copies the source's non-notebook files into the autograded
+        # folder, so a student who uploaded only the notebook is graded on the course's data.
+        for rel, data in [*((f"{n}.ipynb", d) for n, d in prepared.source.items()), *prepared.files.items()]:
+            path = root / "source" / aid / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         sub_dir = root / "submitted" / sid / aid

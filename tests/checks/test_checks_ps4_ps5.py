@@ -15,7 +15,7 @@ import graders
 from graders.checks import CheckFailed, run_check
 from graders.checks._framework import resolve
 
-from nbgrader_course import assert_loses_exactly_its_cells, misconception_modules, run_all_checks, \
+from nbgrader_course import SOLUTIONS, assert_loses_exactly_its_cells, misconception_modules, run_all_checks, \
     solution_namespace, source_notebook, visible_failures
 
 MISCONCEPTIONS = misconception_modules()
@@ -28,7 +28,7 @@ def _namespace(assignment) -> dict:
     """The solution's functions, executed once per session (TensorFlow is slow to import)."""
     key = ("namespace", assignment)
     if key not in _CACHE:
-        _CACHE[key] = solution_namespace(source_notebook(assignment))
+        _CACHE[key] = solution_namespace(source_notebook(assignment), SOLUTIONS / assignment)
     return dict(_CACHE[key])
 
 
