@@ -18,8 +18,8 @@ ALLOWED = {
     "teaching": {"reference", "teaching"},
     "runtime": {"runtime"},
     "checks": {"checks", "reference", "teaching", "runtime"},
-    "authoring": {"authoring", "cells", "course_config", "reference"},
-    "pipeline": {"pipeline", "checks", "reference", "runtime", "cells", "course_config"},
+    "authoring": {"authoring", "cells", "course_config", "reference", "teaching"},
+    "pipeline": {"pipeline", "checks", "reference", "runtime", "cells", "course_config", "authoring"},
 }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 # Why a submission needs an instructor's attention (report.html, and nbgrader's "flagged").
-FLAG_REASONS = ("invalid", "missing", "tampering", "timeout", "memory", "error", "output-limit", "reference",
+FLAG_REASONS = ("invalid", "missing", "timestamp", "tampering", "timeout", "memory", "error", "output-limit", "reference",
                 "forbidden-file", "escape-attempt", "checks-missing", "verdict-failed")
 
 
@@ -48,6 +48,7 @@ class PreparedAssignment:
     gradebook: bytes                  # sqlite gradebook holding the assignment (made by generate_assignment)
     source: dict[str, bytes]          # notebook name -> source notebook (with solutions and hidden tests)
     release: dict[str, bytes]         # notebook name -> release notebook (what students got)
+    files: dict[str, bytes] = field(default_factory=dict)  # other files of the source folder (data), by path
     config: object = None             # the course's nbgrader_config.py (a traitlets Config)
     checks: dict = field(default_factory=dict)  # (notebook, grade_id) -> the run_check calls of its hidden tests
 
@@ -91,6 +92,9 @@ class GradeResult:
     log: str = ""
     seconds: float = 0.0
     memory_limit: str = ""                                # which memory limit applied (cgroup or per process)
+    seconds_late: float = 0.0                             # after the due date and any extension (record sets it)
+    late_penalty: float = 0.0                             # points deducted by the late policy (record sets it)
+    late_note: str = ""                                   # the late policy's explanation (record sets it)
 
     @property
     def score(self) -> float:
@@ -99,3 +103,8 @@ class GradeResult:
     @property
     def max_score(self) -> float:
         return sum(c.max_score for c in self.cells)
+
+    @property
+    def final_score(self) -> float:
+        """The score after the late penalty (nbgrader's ``score`` minus ``late_submission_penalty``)."""
+        return max(0.0, self.score - self.late_penalty)
