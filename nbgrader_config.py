@@ -76,6 +76,19 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
+# --- late work (graders/pipeline/late.py) ------------------------------------------------
+# Due dates are nbgrader's, in the gradebook: `nbgrader db assignment add NAME --duedate=...`,
+# the Formgrader, or `python -m graders duedates FILE`. A notebook submitted later than its
+# due date (plus the student's extension) plus the grace period loses 10 % of its score per
+# started day, at most 50 %. Grant extensions in the extensions file, not in the gradebook
+# (the two would add up).
+c.AssignLatePenalties.plugin_class = "graders.pipeline.late.LatePolicy"
+c.LatePolicy.percent_per_unit = 10.0
+c.LatePolicy.unit = "day"
+c.LatePolicy.max_percent = 50.0
+c.LatePolicy.grace_minutes = 15.0
+c.LatePolicy.extensions_file = os.path.join(_ROOT, "graders", "extensions.csv")
+
 # --- feedback -----------------------------------------------------------------------
 # The autograded notebook holds the hidden tests again; keep their code out of the HTML
 # feedback that students receive (nbgrader issues #917, #1363), but show their result.

@@ -11,14 +11,51 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .model import GradeResult
+from .model import Flag, GradeResult
 
 
-def record(gb, result: GradeResult, autograded_dir: Path | None = None, feedback_dir: Path | None = None) -> None:
-    """Store one result in the open ``nbgrader.api.Gradebook`` ``gb`` and write its files."""
+def _timestamp(result: GradeResult) -> dict:
+    """The submission time as nbgrader stores it; an unreadable ``timestamp.txt`` is flagged, not fatal."""
+    from nbgrader.utils import parse_utc
+
+    if not result.timestamp:
+        return {}
+    try:
+        return {"timestamp": parse_utc(result.timestamp)}
+    except (ValueError, OverflowError, TypeError) as exc:
+        result.flags.append(Flag("timestamp", f"unreadable submission time {result.timestamp[:60]!r} ({exc}): "
+                                              "recorded without one (so not late); check it by hand"))
+        return {}
+
+
+def late_penalties(config):
+    """``(assignment, student_id, score, seconds_late) -> penalty`` as nbgrader's ``AssignLatePenalties``
+    assigns it with the configured late-submission plugin (``nbgrader_config.py``)."""
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    preprocessor = AssignLatePenalties(config=config)
+    plugin = preprocessor.plugin_class(parent=preprocessor)  # made now: a misconfigured policy fails before grading
+
+    def penalty(assignment: str, student_id: str, score: float, seconds_late: float) -> tuple[float, str]:
+        """The points deducted, and how the policy explains them (if it can)."""
+        preprocessor.assignment_id = assignment  # what nbgrader sets before it asks the plugin
+        points = plugin.late_submission_penalty(student_id, score, seconds_late)
+        explain = getattr(plugin, "explain", None)
+        note = explain(assignment, student_id, seconds_late) if explain else ""
+        return (0.0 if points is None else min(max(float(points), 0.0), score)), note  # nbgrader's own bounds
+    return penalty
+
+
+def record(gb, result: GradeResult, autograded_dir: Path | None = None, feedback_dir: Path | None = None,
+           late=None) -> None:
+    """Store one result in the open ``nbgrader.api.Gradebook`` ``gb`` and write its files.
+
+    ``late`` (from :func:`late_penalties`) assigns the late penalty here, against the course
+    gradebook's due date: the private gradebook a submission was graded in has none.
+    """
     aid, sid = result.assignment, result.student_id
     gb.update_or_create_student(sid)
-    kwargs = {"timestamp": result.timestamp} if result.timestamp else {}
+    kwargs = _timestamp(result)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy autoflush notices from inside nbgrader
         submission = gb.update_or_create_submission(aid, sid, **kwargs)
@@ -38,6 +75,7 @@ def record(gb, result: GradeResult, autograded_dir: Path | None = None, feedback
             comment.auto_comment = c["auto_comment"] if c else None
         nb.flagged = bool(result.flags)
     gb.db.commit()
+    _assign_late_penalty(gb, submission, result, late)
     for folder, files, suffix in ((autograded_dir, result.autograded, ".ipynb"),
                                   (feedback_dir, result.feedback, ".html")):
         if folder is None or not files:
@@ -46,3 +84,21 @@ def record(gb, result: GradeResult, autograded_dir: Path | None = None, feedback
         target.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
             (target / f"{name}{suffix}").write_bytes(data)
+
+
+def _assign_late_penalty(gb, submission, result: GradeResult, late) -> None:
+    """Per notebook, as nbgrader does; the scores are read back from the gradebook after the commit."""
+    result.seconds_late = float(submission.total_seconds_late)
+    result.late_penalty, result.late_note = 0.0, ""
+    for nb in submission.notebooks:
+        nb.late_submission_penalty = None
+        if late is not None and result.seconds_late > 0:
+            try:
+                nb.late_submission_penalty, result.late_note = late(result.assignment, result.student_id, nb.score,
+                                                                    result.seconds_late)
+            except Exception as exc:  # e.g. the extensions file was broken mid-batch: keep grading the class
+                result.flags.append(Flag("timestamp", f"late policy failed ({exc}): no penalty assigned"))
+                nb.flagged = True
+                continue
+            result.late_penalty += nb.late_submission_penalty
+    gb.db.commit()
