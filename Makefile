@@ -24,7 +24,7 @@ help:
 	@echo "make book        set up .venv (first run) and build the book into _build/html"
 	@echo "make test        run all tests"
 	@echo "make exercises   regenerate exercises/ from solutions/ with nbgrader"
-	@echo "make grade       autograde the bundled demo cohort end to end (report in graders/work/demo/)"
+	@echo "make grade       the demo term: due dates, autograde, LMS exports, publish (graders/work/demo/)"
 	@echo "make clean       remove build output (keeps .venv)"
 
 env: $(STAMP)
@@ -63,12 +63,22 @@ test: book system-deps
 exercises: $(STAMP)
 	$(BIN)/python -m graders.authoring.release
 
-# The bundled demo cohort, graded into its own gradebook (the course gradebook stays untouched).
+# The demo term: the bundled cohort through the term's commands, into its own gradebook (the
+# course gradebook stays untouched): due dates, autograde (late policy with the demo's
+# extensions, similarity flags), the Canvas and Moodle exports, the public student repository.
 DEMO := graders/work/demo
+DEMO_DB := sqlite:///$(CURDIR)/$(DEMO)/gradebook.db
+TERM := tests/demo_term
 grade: $(STAMP)
 	@mkdir -p $(DEMO)
-	$(BIN)/python -m graders autograde --submissions tests/demo_cohort --out $(DEMO) \
-	  --db sqlite:///$(CURDIR)/$(DEMO)/gradebook.db
+	$(BIN)/python -m graders duedates $(TERM)/due_dates.csv --db $(DEMO_DB)
+	$(BIN)/python -m graders autograde --submissions tests/demo_cohort --out $(DEMO) --db $(DEMO_DB) \
+	  --extensions $(TERM)/extensions.csv
+	$(BIN)/python -m graders export --format canvas --roster $(TERM)/roster.csv --allow-missing \
+	  --db $(DEMO_DB) --out $(DEMO)/canvas.csv
+	$(BIN)/python -m graders export --format moodle --roster $(TERM)/roster.csv --allow-missing \
+	  --db $(DEMO_DB) --out $(DEMO)/moodle.csv
+	$(BIN)/python -m graders publish $(DEMO)/public
 
 clean:
 	rm -rf _build

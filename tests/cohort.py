@@ -1,7 +1,7 @@
-"""The demo cohort: a class of 24 made-up students whose submissions exercise the grader.
+"""The demo cohort: a class of 26 made-up students whose submissions exercise the grader.
 
     python tests/cohort.py              (re)build tests/demo_cohort/ from solutions/ and exercises/
-    make grade                          autograde it end to end and print where the report is
+    make grade                          the demo term: due dates, autograde, exports, publish
 
 Who is in it (nbgrader layout ``demo_cohort/<student>/<assignment>/<notebook>.ipynb``):
 
@@ -9,27 +9,37 @@ Who is in it (nbgrader layout ``demo_cohort/<student>/<assignment>/<notebook>.ip
   the first half of each notebook;
 * ``m01`` … ``m06`` each make one of the common mistakes per assignment (the
   misconceptions the hidden tests diagnose, from ``tests/misconceptions/``);
+* ``dana`` solves ps2 in her own way (correct, but written unlike the course's solution), and
+  ``erin`` hands in dana's ps2 with every name renamed, the comments changed and the code
+  reformatted: the pair report.html lists under "Similar submissions";
 * ``h_*``: one hostile or broken ps1 submission each: an endless loop, a 20 GB
   allocation, ``os._exit``, 100 MB of output, invalid JSON, a missing notebook, a
   deleted / edited / retyped / duplicated locked cell, inserted cells, a silenced
   traceback, monkeypatched NumPy, the reference imported from ``graders``, and an
   attempt to read the solutions and the gradebook;
 * a folder whose name is not a safe student id (rejected with a message).
+
+Every submission has nbgrader's ``timestamp.txt``: a day before the demo term's due date
+(``tests/demo_term/due_dates.csv``), except the late ones of ``LATE``.
 """
 from __future__ import annotations
 
 import copy
 import importlib.util
+import re
 import shutil
+import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import nbformat
 
 from graders.authoring.notebooks import append_code, filled_release
-from graders.cells import grade_id, is_answer, is_graded
+from graders.cells import CODE_STUB, grade_id, is_answer, is_graded
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = Path(__file__).resolve().parent / "demo_cohort"
+TERM = Path(__file__).resolve().parent / "demo_term"
 UNSAFE_ID = "robert'); drop table students;--"
 
 
@@ -183,6 +193,124 @@ def _defined(source):
     return re.findall(r"^def\s+([A-Za-z_]\w*)\s*\(", source, re.M) or ["answer"]
 
 
+# The release's stub (`# YOUR CODE HERE`, `raise NotImplementedError()`) at any indentation: code
+# written in its place keeps that indentation.
+_STUB = re.compile(r"^([ \t]*)" + r"\n[ \t]*".join(map(re.escape, CODE_STUB.splitlines())) + r"[ \t]*$", re.M)
+
+
+def own_answers(bodies: dict[str, str | tuple[str, ...]], helpers: dict[str, str] | None = None):
+    """A student's own code: in each answer cell named in ``bodies`` (by grade id) the release's stub
+    gives way to the body (a tuple: one body per stub of the cell, in order), and ``helpers`` (by grade
+    id) come before the cell's given code. The given signatures and docstrings stay, as a student
+    leaves them."""
+    helpers = helpers or {}
+
+    def recipe(release, source):
+        nb = copy.deepcopy(release)
+        for cell in nb.cells:
+            gid = grade_id(cell)
+            if not is_answer(cell) or gid not in bodies:
+                continue
+            written = (bodies[gid],) if isinstance(bodies[gid], str) else bodies[gid]
+            if len(_STUB.findall(cell.source)) != len(written):
+                raise ValueError(f"Expected {len(written)} stub(s) of the release in answer cell {gid!r}. "
+                                 f"Received: {cell.source!r}")
+            for body in written:
+                code = textwrap.dedent(body).strip("\n")
+                cell.source = _STUB.sub(lambda m, code=code: textwrap.indent(code, m.group(1)), cell.source, count=1)
+            if gid in helpers:
+                cell.source = helpers[gid].strip("\n") + "\n\n\n" + cell.source
+        return nb
+    return recipe
+
+
+# dana's ps2: correct (graders.reference agrees), and structured unlike solutions/ps2_dropout: a rate
+# helper of her own, the mask filled in by indexing, the training branch first, np.where backwards.
+DANA = own_answers({
+    "dropout_mask_answer": """
+        keep_prob = 1 - checked_rate(rate)
+        draws = rng.random(shape)
+        mask = np.zeros_like(draws)
+        mask[draws < keep_prob] = 1.0   # kept units
+        return mask
+    """,
+    "dropout_forward_answer": """
+        data = np.asarray(x)
+        if data.dtype.kind != "f":      # ints and bools become float64
+            data = data.astype(np.float64)
+        checked_rate(rate)
+        if np.any(data != data):        # NaN is the only value not equal to itself
+            raise ValueError("x has NaN entries")
+        if training:
+            mask = dropout_mask(data.shape, rate, rng)
+            scaled = data * (mask / (1 - rate))
+            return scaled.astype(data.dtype), mask
+        return data, None
+    """,
+    "dropout_backward_answer": """
+        grad = np.asarray(dout)
+        if grad.dtype.kind != "f":
+            grad = grad.astype(np.float64)
+        keep_prob = 1 - checked_rate(rate)
+        if mask is None:                # inference: nothing was dropped
+            return grad
+        mask = np.asarray(mask)
+        if grad.shape != mask.shape:
+            raise ValueError(f"dout has shape {grad.shape} but mask has shape {mask.shape}")
+        return np.where(mask > 0, grad / keep_prob, 0.0).astype(grad.dtype)
+    """,
+}, helpers={"dropout_mask_answer": """
+def checked_rate(rate):
+    # a drop probability: 0 keeps everything, 1 would keep nothing
+    if rate < 0 or rate >= 1:
+        raise ValueError(f"rate must satisfy 0 <= rate < 1, got {rate}")
+    return rate
+"""})
+
+# erin's ps2 is dana's: every name renamed, other comments, another layout (what a copy looks like).
+ERIN = own_answers({
+    "dropout_mask_answer": """
+        p_keep = 1 - validate_p(rate)
+        u = rng.random(shape)
+        m = np.zeros_like(u)
+        m[u < p_keep] = 1.0
+        return m
+    """,
+    "dropout_forward_answer": """
+        arr = np.asarray(x)
+        if arr.dtype.kind != 'f': arr = arr.astype(np.float64)
+        validate_p(rate)
+        # reject missing values
+        if np.any(arr != arr): raise ValueError('input contains NaN')
+        if training:
+            keep = dropout_mask(arr.shape, rate, rng)
+            result = arr * (keep / (1 - rate))
+            return result.astype(arr.dtype), keep
+        return arr, None
+    """,
+    "dropout_backward_answer": """
+        g = np.asarray(dout)
+        if g.dtype.kind != 'f': g = g.astype(np.float64)
+        p_keep = 1 - validate_p(rate)
+        if mask is None: return g
+        mask = np.asarray(mask)
+        # shapes have to agree
+        if g.shape != mask.shape:
+            raise ValueError(
+                f'shape mismatch: {g.shape} vs {mask.shape}'
+            )
+        return np.where(mask > 0,
+                        g / p_keep,
+                        0.0).astype(g.dtype)
+    """,
+}, helpers={"dropout_mask_answer": """
+def validate_p(p):
+    if p < 0 or p >= 1:
+        raise ValueError(f'bad rate {p}')
+    return p
+"""})
+
+
 HOSTILE = {
     "h_loop": _with_extra_cell("# keep training forever\nwhile True:\n    pass"),
     "h_memory": _with_answer_suffix("big = np.ones((50_000, 50_000))  # 20 GB"),
@@ -227,12 +355,37 @@ def plan(misconceptions: dict[str, list[dict]], assignments: list[str]) -> dict[
             if not items or (a == "ps5_keras" and k >= 3):  # Keras notebooks are slow: three of them
                 continue
             students[sid][a] = misconception(items[k % len(items)]["code"])
+    if "ps2_dropout" in assignments:
+        students["dana"] = {"ps2_dropout": DANA}
+        students["erin"] = {"ps2_dropout": ERIN}
     for sid, recipe in HOSTILE.items():
         students[sid] = {"ps1_penalties": recipe}
     return students
 
 
+# When each submission was handed in (timestamp.txt, as `nbgrader submit` writes it), against the demo
+# term's due dates (tests/demo_term/: due_dates.csv, extensions.csv): a day early, except for these.
+LATE = {
+    ("carol", "ps2_dropout"): timedelta(hours=1),                # one started day: 10 %
+    ("m01", "ps1_penalties"): timedelta(days=2, hours=19),       # three started days: 30 %
+    ("m02", "ps3_early_stopping"): timedelta(days=20),           # the cap: 50 %
+    ("m03", "ps4_batchnorm"): timedelta(hours=10),               # a 1-day extension: on time
+    ("m04", "ps1_penalties"): timedelta(minutes=10),             # within the grace period
+    ("m05", "ps2_dropout"): timedelta(hours=8),                  # 2 h after a 6-hour extension: 10 %
+    ("alice", "ps5_keras"): timedelta(days=1, hours=1),          # two started days: 20 %
+}
+
+
+def timestamp(student: str, assignment: str, due: dict) -> str:
+    when = due[assignment] + LATE.get((student, assignment), -timedelta(days=1))
+    return f"{when:%Y-%m-%d %H:%M:%S}.000000 UTC"
+
+
 def build(dest: Path = COHORT, only: list[str] | None = None) -> dict[str, dict[str, object]]:
+    from graders.course_config import assignments
+    from graders.pipeline.late import read_due_dates
+
+    due = read_due_dates(TERM / "due_dates.csv", assignments())
     notebooks = _assignment_notebooks()
     students = plan(_load_misconceptions(), sorted(notebooks))
     if only:
@@ -250,6 +403,7 @@ def build(dest: Path = COHORT, only: list[str] | None = None) -> dict[str, dict[
                     filename, made = made[0].format(name=name), made[1]
                 data = made if isinstance(made, bytes) else nbformat.writes(made).encode()
                 (folder / filename).write_bytes(data)
+            (folder / "timestamp.txt").write_text(timestamp(sid, aid, due) + "\n")
     unsafe = dest / UNSAFE_ID / "ps1_penalties"
     unsafe.mkdir(parents=True)
     name, release, source = notebooks["ps1_penalties"][0]
