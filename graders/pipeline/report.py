@@ -175,8 +175,14 @@ def _similar_section(similar, threshold: float) -> str:
     if not similar:
         parts.append(f"<p>None above the threshold ({threshold:g}).</p>")
         return "\n".join(parts)
-    from .similarity import identical_groups
+    from .similarity import clusters, identical_groups
 
+    parts.append("<table><tr><th>assignment</th><th>students alike (linked by the pairs below)</th>"
+                 "<th>pairs</th></tr>")
+    for aid, students, count in clusters(list(similar)):
+        parts.append(f"<tr class='cluster'><td>{esc(aid)}</td><td>{len(students)}: {esc(', '.join(students))}</td>"
+                     f"<td>{count}</td></tr>")
+    parts.append("</table>")
     groups, similar = identical_groups(list(similar))
     for aid, students, example in groups:
         parts.append(f"<details><summary>{esc(aid)}: {len(students)} students handed in the same answer code "

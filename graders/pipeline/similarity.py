@@ -237,6 +237,30 @@ def _spans(slices) -> tuple[tuple[int, int], ...]:
     return tuple((int(s), int(e)) for s, e in zip(slices[0], slices[1]))
 
 
+class _Components:
+    """Union-find over (assignment, student): which students are linked by pairs."""
+
+    def __init__(self, pairs):
+        self.parent: dict[tuple[str, str], tuple[str, str]] = {}
+        for q in pairs:
+            self.parent[self.root((q.assignment, q.students[0]))] = self.root((q.assignment, q.students[1]))
+
+    def root(self, key):
+        while self.parent.setdefault(key, key) != key:
+            self.parent[key] = self.parent[self.parent[key]]
+            key = self.parent[key]
+        return key
+
+    def of(self, q: SimilarPair):
+        return self.root((q.assignment, q.students[0]))
+
+    def members(self) -> dict[tuple[str, str], list[str]]:
+        out: dict[tuple[str, str], list[str]] = {}
+        for key in list(self.parent):
+            out.setdefault(self.root(key), []).append(key[1])
+        return out
+
+
 def identical_groups(pairs: list[SimilarPair], at: float = 0.999, min_size: int = 3):
     """Fold the students whose answer code is the same (both scores at least ``at``) into groups.
 
@@ -249,23 +273,28 @@ def identical_groups(pairs: list[SimilarPair], at: float = 0.999, min_size: int 
     >>> [(g[0], g[1]) for g in groups], [q.students for q in rest]
     ([('ps', ['a', 'b', 'c'])], [('c', 'd')])
     """
-    parent: dict[tuple[str, str], tuple[str, str]] = {}
-
-    def root(key):
-        while parent.setdefault(key, key) != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
-
     same = [q for q in pairs if min(q.similarity) >= at]
-    for q in same:
-        parent[root((q.assignment, q.students[0]))] = root((q.assignment, q.students[1]))
-    members: dict[tuple[str, str], list[str]] = {}
-    for key in list(parent):
-        members.setdefault(root(key), []).append(key[1])
+    components = _Components(same)
+    members = components.members()
     big = {r for r, m in members.items() if len(m) >= min_size}
-    groups = [(r[0], sorted(members[r]), next(q for q in same if root((q.assignment, q.students[0])) == r))
-              for r in sorted(big)]
-    folded = {id(q) for q in same if root((q.assignment, q.students[0])) in big}
+    groups = [(r[0], sorted(members[r]), next(q for q in same if components.of(q) == r)) for r in sorted(big)]
+    folded = {id(q) for q in same if components.of(q) in big}
     rest = [q for q in pairs if id(q) not in folded]
     return groups, rest
+
+
+def clusters(pairs: list[SimilarPair]) -> list[tuple[str, list[str], int]]:
+    """The groups of students linked by similar pairs (connected components, per assignment):
+    ``(assignment, students, number of pairs)``, largest first. One solution shared by many shows
+    as one cluster; an independent copy between two friends as a cluster of its own.
+
+    >>> p = lambda a, b: SimilarPair("ps", (a, b), (0.9, 0.9), ("", ""), ((), ()))
+    >>> clusters([p("a", "b"), p("b", "c"), p("x", "y")])
+    [('ps', ['a', 'b', 'c'], 2), ('ps', ['x', 'y'], 1)]
+    """
+    components = _Components(pairs)
+    counts: dict[tuple[str, str], int] = {}
+    for q in pairs:
+        counts[components.of(q)] = counts.get(components.of(q), 0) + 1
+    return sorted(((r[0], sorted(m), counts[r]) for r, m in components.members().items()),
+                  key=lambda c: (c[0], -len(c[1]), c[1]))

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from graders.authoring.notebooks import filled_release
-from graders.cells import CODE_STUB
+from graders.cells import is_answer
 
 from nbgrader_course import EXERCISES, SOLUTIONS, assignments
 
@@ -85,14 +85,18 @@ def test_solved_release_validates_without_graders(student_python, tmp_path, assi
 
 
 def test_untouched_release_and_a_graders_import_do_not_validate(student_python, tmp_path):
-    """Controls: ``validate`` really runs the tests in that environment."""
+    """Controls: ``validate`` really runs the tests, in the environment without ``graders``. A solved
+    notebook whose first answer cell starts with ``import graders`` validates with the course's own
+    Python, and fails in the student's (the import fails, so the cell defines nothing)."""
     folder = _release_copy("ps2_dropout", tmp_path)
     path = next(folder.glob("*.ipynb"))
     untouched = _validate(student_python, folder, path)
     assert SUCCESS not in untouched and "NotImplementedError" in untouched, untouched[-2000:]
-    nb = nbformat.read(path, as_version=4)
-    answer = next(c for c in nb.cells if c.cell_type == "code" and c.source.strip() == CODE_STUB)
-    answer.source = "from graders import dropout_forward"
+    nb = filled_release(nbformat.read(path, as_version=4), nbformat.read(SOLUTIONS / "ps2_dropout" / path.name,
+                                                                          as_version=4))
+    answer = next(c for c in nb.cells if c.cell_type == "code" and is_answer(c))
+    answer.source = "import graders  # installed with the course, not for students\n" + answer.source
     nbformat.write(nb, path)
+    assert SUCCESS in _validate(Path(sys.executable), folder, path)
     importing = _validate(student_python, folder, path)
-    assert SUCCESS not in importing and "No module named 'graders'" in importing, importing[-2000:]
+    assert SUCCESS not in importing and "is not defined" in importing, importing[-2000:]

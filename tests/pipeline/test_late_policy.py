@@ -31,6 +31,7 @@ TIMES = {
     "weeks": ("2026-10-25 09:00:00 UTC", 50),             # 20 days: the cap
     "ext_ok": ("2026-10-07 16:00:00 UTC", 0),             # 47 hours late, 2-day extension: on time
     "ext_late": ("2026-10-07 17:30:00 UTC", 20),          # 48.5 h late, 24 h extension: 2 started days
+    "garbled": ("next Tuesday, probably", 0),             # unreadable: flagged, counted as on time
 }
 
 
@@ -172,3 +173,10 @@ def test_bad_late_inputs_stop_before_grading(tmp_path):
     due = subprocess.run([sys.executable, "-m", "graders", "duedates", str(tmp_path / "due.csv"), "--db", db],
                          cwd=ROOT, capture_output=True, text=True)
     assert due.returncode == 2 and "Received: 'ps9_nothing'" in due.stderr, due.stderr
+
+
+def test_an_unreadable_timestamp_is_flagged_not_fatal(graded):
+    report = html.unescape((graded / "report.html").read_text())
+    row = next(line for line in report.splitlines() if "<td>garbled</td>" in line and "<td>timestamp</td>" in line)
+    assert "unreadable submission time 'next Tuesday, probably'" in row
+    assert {r["student_id"]: r["timestamp"] for r in read_grades(graded)}["garbled"] == ""

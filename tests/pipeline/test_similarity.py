@@ -490,7 +490,10 @@ def test_students_with_the_same_code_are_one_group_in_the_report(tmp_path):
         return SimilarPair(PS2, (a, b), (s, s), ("x = 1\ny = 2", "x = 1\ny = 2"), (((0, 5),), ((0, 5),)))
 
     same = ["ann", "ben", "cat", "dan"]
-    pairs = [pair(a, b) for i, a in enumerate(same) for b in same[i + 1:]] + [pair("dan", "eve", 0.8)]
+    pairs = [pair(a, b) for i, a in enumerate(same) for b in same[i + 1:]] + [pair("dan", "eve", 0.8),
+                                                                              pair("fay", "gus", 0.9)]
     page = html.unescape(_report(tmp_path, "grouped.html", similar=pairs, similarity_threshold=DEFAULT_THRESHOLD))
     assert "4 students handed in the same answer code (100 % both ways for every pair): ann, ben, cat, dan" in page
-    assert "dan and eve" in page and "ann and ben" not in page
+    assert "dan and eve" in page and "fay and gus" in page and "ann and ben" not in page
+    # The overview: who is linked to whom, one row per cluster (an unrelated pair is a cluster of its own).
+    assert f"<td>5: ann, ben, cat, dan, eve</td><td>7</td>" in page and "<td>2: fay, gus</td><td>1</td>" in page
