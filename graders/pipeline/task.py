@@ -136,6 +136,16 @@ def _preload(prepared: PreparedAssignment) -> list[str]:
     return cached[prepared.assignment]
 
 
+def _readable_time(timestamp: str | None) -> bool:
+    """Whether nbgrader can read ``timestamp`` (``record`` flags one it cannot; the grade still stands)."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        return bool(timestamp) and parse_utc(timestamp) is not None
+    except (ValueError, OverflowError, TypeError):
+        return False
+
+
 def release_notebook(data: bytes):
     """A release notebook, parsed (and validated) once per worker; read it, do not change it."""
     import hashlib
@@ -225,7 +235,7 @@ def grade_submission(prepared: PreparedAssignment, submission: Submission, limit
             result.flags.extend(clean.flags)
             if clean.notebook is not None:
                 nbformat.write(clean.notebook, sub_dir / f"{name}.ipynb")
-        if submission.timestamp:
+        if _readable_time(submission.timestamp):  # nbgrader's autograde fails on one it cannot read
             (sub_dir / "timestamp.txt").write_text(submission.timestamp)
 
         # What the sandboxes may write: the notebook's folder and the kernel's home (kernel), the
