@@ -11,7 +11,7 @@ file replaced):
     environment.yml      the student environment: environment.yml's packages marked ``[student]``
     exercises/<a>/       the release (notebooks and their data files), as nbgrader generated it
     docs/                the book, built (GitHub Pages serves docs/; .nojekyll keeps its _static/)
-    chapters/NN_*.ipynb  the chapters as notebooks with their outputs, to read or download
+    chapters/NN_*.ipynb  the chapters as the build executed them, with their outputs (jupyter-cache)
 
 The chapters' sources are not published: they import the reference answers to draw their
 figures, so the public repository carries them executed (HTML and ``.ipynb`` with outputs),
@@ -115,19 +115,34 @@ def _clear(dest: Path) -> None:
         shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
 
 
-def _check_inputs(assignments: list[str]) -> list[Path]:
+def _check_inputs(assignments: list[str]) -> None:
     from . import release
 
     if release.check(assignments, all_assignments=True) != 0:
         raise PublishError("exercises/ is not what solutions/ generates: run `make exercises` and commit it.")
     if not (BUILD / "html" / "index.html").is_file():
         raise PublishError(f"Expected the built book in {BUILD / 'html'}. Received: no index.html (run `make book`).")
-    # The book's own .ipynb downloads: each chapter as executed at build time, outputs included.
-    chapters = sorted((BUILD / "html" / "_sources" / "book").glob("[0-9][0-9]_*.ipynb"))
-    if not chapters:
-        raise PublishError(f"Expected the executed chapters in {BUILD / 'html' / '_sources' / 'book'} "
-                           "(run `make book`).")
-    return chapters
+
+
+def executed_chapters() -> dict[str, object]:
+    """Each chapter (``book/NN_*.md``) as the notebook the book build executed, outputs included.
+
+    Taken from the build's jupyter-cache, matched to the chapter's current source the way the
+    build matches it; a chapter changed since the last ``make book`` is refused.
+    """
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    cache = get_cache(str(BUILD / ".jupyter_cache"))
+    out = {}
+    for chapter in sorted((ROOT / "book").glob("[0-9][0-9]_*.md")):
+        nb = read_myst_markdown_notebook(chapter.read_text(encoding="utf-8"))
+        try:
+            _, out[chapter.stem] = cache.merge_match_into_notebook(nb)
+        except KeyError:
+            raise PublishError(f"Expected book/{chapter.name} executed by the last book build. Received: a "
+                               "chapter changed since (run `make book`).") from None
+    return out
 
 
 def verify(dest: Path) -> list[str]:
@@ -151,6 +166,8 @@ def verify(dest: Path) -> list[str]:
 
 def publish(dest: Path) -> list[Path]:
     """Write the student repository into ``dest``; return the files written."""
+    import nbformat
+
     from graders.course_config import assignments as course_assignments
 
     dest = Path(dest).resolve()
@@ -158,15 +175,16 @@ def publish(dest: Path) -> list[Path]:
     if (dest == ROOT or ROOT in dest.parents) and scratch not in dest.parents:
         raise PublishError(f"Expected a folder outside the course repository (or under {scratch}). Received: {dest}")
     assignments = course_assignments()
-    chapters = _check_inputs(assignments)
+    _check_inputs(assignments)
+    chapters = executed_chapters()
     _clear(dest)
     shutil.copytree(ROOT / "exercises", dest / "exercises",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", ".DS_Store"))
     shutil.copytree(BUILD / "html", dest / "docs")
     (dest / "docs" / ".nojekyll").write_text("")
     (dest / "chapters").mkdir()
-    for chapter in chapters:
-        shutil.copy2(chapter, dest / "chapters" / chapter.name)
+    for name, nb in chapters.items():
+        nbformat.write(nb, dest / "chapters" / f"{name}.ipynb")
     (dest / "environment.yml").write_text(student_environment(), encoding="utf-8")
     (dest / "README.md").write_text(_readme(_repository_url(), assignments), encoding="utf-8")
     problems = verify(dest)
