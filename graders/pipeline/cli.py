@@ -333,7 +333,8 @@ def _late_policy(args, config):
         config = copy.deepcopy(config)
         config.LatePolicy.extensions_file = str(args.extensions.resolve())
     try:
-        read_extensions(config.LatePolicy.get("extensions_file", "") or "/nonexistent")
+        if config.LatePolicy.get("extensions_file"):
+            read_extensions(config.LatePolicy.extensions_file)
         return late_penalties(config)
     except (ExtensionsError, ValueError) as exc:  # ValueError: a LatePolicy number out of range
         return str(exc)

@@ -46,6 +46,16 @@ class ExtensionsError(ValueError):
     """The extensions file cannot be read; the message names the file and the line."""
 
 
+def _commented_csv(path: Path):
+    """``(header, rows)`` of a CSV file that instructors write by hand, where lines starting with ``#``
+    are comments; ``rows`` yields ``(line number in the file, row)`` for the messages."""
+    kept = [(number, line) for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1)
+            if not line.lstrip().startswith("#")]
+    reader = csv.DictReader([line for _, line in kept])
+    header = reader.fieldnames or []
+    return header, ((kept[reader.line_num - 1][0], row) for row in reader)
+
+
 def read_extensions(path: Path | str) -> dict[tuple[str, str], timedelta]:
     """``(student_id, assignment) -> extension`` from the CSV at ``path`` (assignment ``*``: all).
 
@@ -54,14 +64,13 @@ def read_extensions(path: Path | str) -> dict[tuple[str, str], timedelta]:
     path = Path(path)
     if not path.is_file():
         return {}
-    lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if not ln.lstrip().startswith("#")]
-    reader = csv.DictReader(lines)
-    missing = [c for c in ("student_id", "assignment") if c not in (reader.fieldnames or [])]
-    if missing or not {"days", "hours"} & set(reader.fieldnames or []):
+    header, rows = _commented_csv(path)
+    missing = [c for c in ("student_id", "assignment") if c not in header]
+    if missing or not {"days", "hours"} & set(header):
         raise ExtensionsError(f"{path}: Expected the columns {','.join(EXTENSION_COLUMNS)} (days or hours may "
-                              f"be omitted). Received: {','.join(reader.fieldnames or []) or 'no header'}")
+                              f"be omitted). Received: {','.join(header) or 'no header'}")
     out: dict[tuple[str, str], timedelta] = {}
-    for number, row in enumerate(reader, start=2):
+    for number, row in rows:
         key = ((row.get("student_id") or "").strip(), (row.get("assignment") or "").strip())
         if not all(key):
             raise ExtensionsError(f"{path}, row {number}: Expected a student_id and an assignment. Received: {row}")
@@ -144,13 +153,12 @@ def read_due_dates(path: Path | str, known: list[str]) -> dict[str, object]:
     path = Path(path)
     if not path.is_file():
         raise ExtensionsError(f"Expected a CSV file of due dates. Received: {path} (no such file)")
-    lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if not ln.lstrip().startswith("#")]
-    reader = csv.DictReader(lines)
-    if not {"assignment", "duedate"} <= set(reader.fieldnames or []):
+    header, rows = _commented_csv(path)
+    if not {"assignment", "duedate"} <= set(header):
         raise ExtensionsError(f"{path}: Expected the columns assignment,duedate. "
-                              f"Received: {','.join(reader.fieldnames or []) or 'no header'}")
+                              f"Received: {','.join(header) or 'no header'}")
     out = {}
-    for number, row in enumerate(reader, start=2):
+    for number, row in rows:
         name, when = (row.get("assignment") or "").strip(), (row.get("duedate") or "").strip()
         if name not in known:
             raise ExtensionsError(f"{path}, row {number}: Expected one of the course's assignments "

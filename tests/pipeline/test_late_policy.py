@@ -79,6 +79,16 @@ def test_a_malformed_extensions_file_is_named_with_its_row(tmp_path, content, me
         read_extensions(path)
 
 
+def test_rows_are_named_by_their_line_in_the_file(tmp_path):
+    from graders.pipeline.late import ExtensionsError, read_extensions
+
+    path = tmp_path / "extensions.csv"
+    path.write_text("# granted by the course office\n# (two comment lines)\nstudent_id,assignment,days\n"
+                    "alice,ps1,1\nbob,ps1,soon\n")
+    with pytest.raises(ExtensionsError, match="row 5: Expected numbers"):
+        read_extensions(path)
+
+
 def test_extensions_file_with_comments_and_wildcards(tmp_path):
     from graders.pipeline.late import LatePolicy
 
