@@ -14,18 +14,23 @@ from pathlib import Path
 from .model import Flag, GradeResult
 
 
-def _timestamp(result: GradeResult) -> dict:
-    """The submission time as nbgrader stores it; an unreadable ``timestamp.txt`` is flagged, not fatal."""
+def submission_time(timestamp: str | None):
+    """``timestamp.txt`` read as nbgrader reads it (naive UTC), or None if it is missing or unreadable."""
     from nbgrader.utils import parse_utc
 
-    if not result.timestamp:
-        return {}
     try:
-        return {"timestamp": parse_utc(result.timestamp)}
-    except (ValueError, OverflowError, TypeError) as exc:
-        result.flags.append(Flag("timestamp", f"unreadable submission time {result.timestamp[:60]!r} ({exc}): "
+        return parse_utc(timestamp) if timestamp else None
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+def _timestamp(result: GradeResult) -> dict:
+    """The submission time as nbgrader stores it; an unreadable ``timestamp.txt`` is flagged, not fatal."""
+    when = submission_time(result.timestamp)
+    if result.timestamp and when is None:
+        result.flags.append(Flag("timestamp", f"unreadable submission time {result.timestamp[:60]!r}: "
                                               "recorded without one (so not late); check it by hand"))
-        return {}
+    return {"timestamp": when} if when else {}
 
 
 def late_penalties(config):

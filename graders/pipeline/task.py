@@ -22,6 +22,7 @@ import nbformat
 
 from .kernel import OUTPUT_LIMIT_ENV
 from .model import CellResult, Flag, GradeResult, Limits, PreparedAssignment, Submission, check_student_id  # noqa: F401
+from .record import submission_time
 from .sanitize import sanitize
 from graders.cells import grade_id, is_graded, is_task, points
 from graders.checks._framework import REFERENCE_USED
@@ -136,16 +137,6 @@ def _preload(prepared: PreparedAssignment) -> list[str]:
     return cached[prepared.assignment]
 
 
-def _readable_time(timestamp: str | None) -> bool:
-    """Whether nbgrader can read ``timestamp`` (``record`` flags one it cannot; the grade still stands)."""
-    from nbgrader.utils import parse_utc
-
-    try:
-        return bool(timestamp) and parse_utc(timestamp) is not None
-    except (ValueError, OverflowError, TypeError):
-        return False
-
-
 def release_notebook(data: bytes):
     """A release notebook, parsed (and validated) once per worker; read it, do not change it."""
     import hashlib
@@ -235,7 +226,7 @@ def grade_submission(prepared: PreparedAssignment, submission: Submission, limit
             result.flags.extend(clean.flags)
             if clean.notebook is not None:
                 nbformat.write(clean.notebook, sub_dir / f"{name}.ipynb")
-        if _readable_time(submission.timestamp):  # nbgrader's autograde fails on one it cannot read
+        if submission_time(submission.timestamp):  # nbgrader's autograde fails on one it cannot read
             (sub_dir / "timestamp.txt").write_text(submission.timestamp)
 
         # What the sandboxes may write: the notebook's folder and the kernel's home (kernel), the
