@@ -28,6 +28,18 @@ def _standardise(train, *others):
     return [((a - mean) / std).astype(np.float32) for a in (train, *others)]
 
 
+def _digits_rows(n_train: int, n_val: int, seed: int):
+    """The 8x8 digits (pixels 0..16, shape (1797, 8, 8)), labels, and the rows of each split."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    n = len(digits.target)
+    if n_train + n_val >= n:
+        raise ValueError(f"Expected n_train + n_val < {n}. Received: {n_train} + {n_val}")
+    order = np.random.default_rng(seed).permutation(n)
+    return digits.images, digits.target, (order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:])
+
+
 def digits_split(n_train: int = 500, n_val: int = 400, seed: int = 0) -> Split:
     """The 8x8 handwritten digits (1,797 images, 64 pixels, 10 classes), split three ways.
 
@@ -35,15 +47,24 @@ def digits_split(n_train: int = 500, n_val: int = 400, seed: int = 0) -> Split:
     after train and validation form the test set. Pixels are standardised with
     the training statistics.
     """
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    if n_train + n_val >= len(y):
-        raise ValueError(f"Expected n_train + n_val < {len(y)}. Received: {n_train} + {n_val}")
-    order = np.random.default_rng(seed).permutation(len(y))
-    tr, va, te = order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+    images, y, (tr, va, te) = _digits_rows(n_train, n_val, seed)
+    X = images.reshape(len(y), -1)
     X_tr, X_va, X_te = _standardise(X[tr].astype(np.float64), X[va], X[te])
     return Split(X_tr, y[tr], X_va, y[va], X_te, y[te])
+
+
+def digits_images(n_train: int = 500, n_val: int = 400, seed: int = 0) -> Split:
+    """The same split as :func:`digits_split`, as raw images: pixel values 0..16, shape (n, 8, 8).
+
+    For what needs pixels that keep their meaning when moved (data augmentation: a shifted
+    background stays background), or the raw statistics that ``digits_split`` standardised with.
+
+    >>> a, b = digits_images(n_train=100, n_val=50), digits_split(n_train=100, n_val=50)
+    >>> a.X_train.shape, bool((a.y_val == b.y_val).all())
+    ((100, 8, 8), True)
+    """
+    images, y, (tr, va, te) = _digits_rows(n_train, n_val, seed)
+    return Split(images[tr], y[tr], images[va], y[va], images[te], y[te])
 
 
 def diabetes_with_noise(n_noise: int = 40, seed: int = 0):
